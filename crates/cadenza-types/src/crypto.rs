@@ -1,0 +1,222 @@
+//! ed25519 signatures under the ZIP-215 rules.
+//!
+//! ZIP-215 fixes exactly which signatures are valid (the cofactored equation; non-canonical point
+//! encodings accepted; a non-canonical `s` rejected), so single and batch verification always
+//! agree and every RFC 8032 signature, including WebCrypto's, verifies. Consensus depends on that
+//! agreement: a block must be judged the same whichever path a validator takes.
+//!
+//! Batch verification needs random coefficients. The ledger may not draw randomness, so the
+//! coefficients come from BLAKE3 in XOF mode keyed by the whole batch (every key, signature and
+//! message): a forger cannot choose a signature after seeing the coefficients, because changing
+//! any byte of the batch changes all of them.
+
+use std::convert::Infallible;
+use std::fmt;
+
+use ed25519_zebra::{SigningKey, VerificationKey, VerificationKeyBytes, batch};
+
+use crate::encoding::{Decode, DecodeError, Encode, Reader};
+use crate::hash::{Domain, Hasher};
+use crate::ids::AccountId;
+
+/// A 64-byte ed25519 signature (`R ‖ s`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Signature(pub [u8; 64]);
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature(")?;
+        for b in &self.0[..8] {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, "…)")
+    }
+}
+
+impl Encode for Signature {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0);
+    }
+}
+
+impl Decode for Signature {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Signature(r.array()?))
+    }
+}
+
+/// Why a signature was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// The signer's bytes are not a point on the curve.
+    #[error("the signer is not a valid ed25519 public key")]
+    BadKey,
+    /// The signature does not verify under the signer's key (this includes a non-canonical `s`).
+    #[error("the signature does not verify for this signer and message")]
+    Invalid,
+}
+
+/// A private signing key. Its `Debug` output never shows the key.
+#[derive(Clone)]
+pub struct SecretKey(SigningKey);
+
+impl SecretKey {
+    /// The key whose 32-byte seed is `seed` (RFC 8032 private key).
+    pub fn from_seed(seed: [u8; 32]) -> SecretKey {
+        SecretKey(SigningKey::from(seed))
+    }
+
+    /// The 32-byte seed, for encrypted keystores only.
+    pub fn seed(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// The account this key signs for.
+    pub fn account(&self) -> AccountId {
+        let vk = VerificationKey::from(&self.0);
+        let bytes: [u8; 32] = vk.into();
+        AccountId(bytes)
+    }
+
+    /// Signs `message`.
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        Signature(self.0.sign(message).to_bytes())
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey(for {}, redacted)", self.account())
+    }
+}
+
+/// Verifies one signature under ZIP-215.
+pub fn verify(signer: &AccountId, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+    let vk = VerificationKey::try_from(signer.0).map_err(|_| SignatureError::BadKey)?;
+    let sig = ed25519_zebra::Signature::from_bytes(&signature.0);
+    vk.verify(&sig, message).map_err(|_| SignatureError::Invalid)
+}
+
+/// One entry of a batch: who signed, what, and the signature.
+#[derive(Clone, Copy, Debug)]
+pub struct SigItem<'a> {
+    /// The signer.
+    pub signer: &'a AccountId,
+    /// The signed message.
+    pub message: &'a [u8],
+    /// The signature.
+    pub signature: &'a Signature,
+}
+
+/// Verifies many signatures and says which are valid, in input order.
+///
+/// The whole set is first checked with one batch equation; only if that fails is it split in
+/// halves, recursively, so a block with one bad signature costs a few extra batches rather than a
+/// full one-by-one pass. The verdict for each item is exactly what [`verify`] would say.
+pub fn verify_many(items: &[SigItem<'_>]) -> Vec<bool> {
+    let mut verdicts = vec![false; items.len()];
+    verify_range(items, &mut verdicts);
+    verdicts
+}
+
+/// Below this size, a failed batch is finished one signature at a time.
+const SPLIT_BELOW: usize = 8;
+
+fn verify_range(items: &[SigItem<'_>], verdicts: &mut [bool]) {
+    if items.is_empty() {
+        return;
+    }
+    if items.len() == 1 {
+        let it = items[0];
+        verdicts[0] = verify(it.signer, it.message, it.signature).is_ok();
+        return;
+    }
+    if batch_ok(items) {
+        verdicts.iter_mut().for_each(|v| *v = true);
+        return;
+    }
+    if items.len() < SPLIT_BELOW {
+        for (it, v) in items.iter().zip(verdicts.iter_mut()) {
+            *v = verify(it.signer, it.message, it.signature).is_ok();
+        }
+        return;
+    }
+    let mid = items.len() / 2;
+    let (left_items, right_items) = items.split_at(mid);
+    let (left_v, right_v) = verdicts.split_at_mut(mid);
+    verify_range(left_items, left_v);
+    verify_range(right_items, right_v);
+}
+
+/// Whether every signature in `items` is valid, by one batch equation with coefficients derived
+/// from the batch itself.
+fn batch_ok(items: &[SigItem<'_>]) -> bool {
+    let mut seed = Hasher::new(Domain::BatchSeed);
+    let mut verifier = batch::Verifier::new();
+    for it in items {
+        seed.update(it.signer.as_bytes())
+            .update(&it.signature.0)
+            .update(&(it.message.len() as u64).to_le_bytes())
+            .update(it.message);
+        let sig = ed25519_zebra::Signature::from_bytes(&it.signature.0);
+        verifier.queue((VerificationKeyBytes::from(it.signer.0), sig, it.message));
+    }
+    verifier.verify(CoefficientStream(seed.finalize_xof())).is_ok()
+}
+
+/// A deterministic stream of batch coefficients: BLAKE3 output keyed by the batch contents.
+struct CoefficientStream(blake3::OutputReader);
+
+impl rand_core::TryRng for CoefficientStream {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut b = [0u8; 4];
+        self.0.fill(&mut b);
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut b = [0u8; 8];
+        self.0.fill(&mut b);
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        self.0.fill(dst);
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for CoefficientStream {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_and_single_agree_and_find_the_bad_one() {
+        let keys: Vec<SecretKey> = (0..40u8).map(|i| SecretKey::from_seed([i; 32])).collect();
+        let accounts: Vec<AccountId> = keys.iter().map(SecretKey::account).collect();
+        let messages: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1 + i as usize]).collect();
+        let mut sigs: Vec<Signature> = keys.iter().zip(&messages).map(|(k, m)| k.sign(m)).collect();
+        sigs[17].0[5] ^= 1;
+        sigs[33] = keys[0].sign(&messages[33]);
+        let items: Vec<SigItem<'_>> = (0..40)
+            .map(|i| SigItem { signer: &accounts[i], message: &messages[i], signature: &sigs[i] })
+            .collect();
+        let verdicts = verify_many(&items);
+        for (i, v) in verdicts.iter().enumerate() {
+            assert_eq!(*v, i != 17 && i != 33, "item {i}");
+            assert_eq!(*v, verify(&accounts[i], &messages[i], &sigs[i]).is_ok());
+        }
+    }
+
+    #[test]
+    fn secret_key_debug_is_redacted() {
+        let key = SecretKey::from_seed([7; 32]);
+        let shown = format!("{key:?}");
+        assert!(shown.contains("redacted"));
+        assert!(!shown.contains("0707"));
+    }
+}
