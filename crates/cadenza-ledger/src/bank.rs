@@ -16,7 +16,9 @@ use crate::royalties;
 pub(crate) fn valid_symbol(symbol: &str) -> bool {
     !symbol.is_empty()
         && symbol.len() <= cadenza_types::tx::SYMBOL_MAX_LEN
-        && symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && symbol
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// Moves funds between two accounts, settling royalties first if they are shares.
@@ -46,7 +48,12 @@ pub(crate) fn transfer(
 }
 
 /// Creates an asset issued by `issuer`.
-pub(crate) fn create_asset(ctx: &mut Ctx<'_>, issuer: &AccountId, symbol: &str, decimals: u8) -> Result<(), TxError> {
+pub(crate) fn create_asset(
+    ctx: &mut Ctx<'_>,
+    issuer: &AccountId,
+    symbol: &str,
+    decimals: u8,
+) -> Result<(), TxError> {
     if !valid_symbol(symbol) || decimals > 38 {
         return Err(TxError::InvalidSymbol(symbol.to_owned()));
     }
@@ -72,7 +79,13 @@ pub(crate) fn create_asset(ctx: &mut Ctx<'_>, issuer: &AccountId, symbol: &str, 
 }
 
 /// Mints an issued asset (issuer only).
-pub(crate) fn mint(ctx: &mut Ctx<'_>, signer: &AccountId, asset: &AssetId, to: &AccountId, amount: Amount) -> Result<(), TxError> {
+pub(crate) fn mint(
+    ctx: &mut Ctx<'_>,
+    signer: &AccountId,
+    asset: &AssetId,
+    to: &AccountId,
+    amount: Amount,
+) -> Result<(), TxError> {
     if amount.is_zero() {
         return Err(TxError::ZeroAmount);
     }
@@ -83,7 +96,10 @@ pub(crate) fn mint(ctx: &mut Ctx<'_>, signer: &AccountId, asset: &AssetId, to: &
     if info.issuer != Some(*signer) {
         return Err(TxError::NotIssuer(*asset));
     }
-    info.minted = info.minted.checked_add(amount.get()).ok_or(TxError::Overflow)?;
+    info.minted = info
+        .minted
+        .checked_add(amount.get())
+        .ok_or(TxError::Overflow)?;
     // Supply bounds every balance, so the credit below cannot overflow once minted fits.
     ctx.put(keys::asset(asset), &info);
     ctx.credit(to, asset, amount)?;
@@ -97,7 +113,12 @@ pub(crate) fn mint(ctx: &mut Ctx<'_>, signer: &AccountId, asset: &AssetId, to: &
 
 /// Burns part of the signer's balance. Royalty shares cannot be burned: their total must stay
 /// 1,000,000 for revenue to be shared exactly.
-pub(crate) fn burn(ctx: &mut Ctx<'_>, signer: &AccountId, asset: &AssetId, amount: Amount) -> Result<(), TxError> {
+pub(crate) fn burn(
+    ctx: &mut Ctx<'_>,
+    signer: &AccountId,
+    asset: &AssetId,
+    amount: Amount,
+) -> Result<(), TxError> {
     if amount.is_zero() {
         return Err(TxError::ZeroAmount);
     }
@@ -106,7 +127,10 @@ pub(crate) fn burn(ctx: &mut Ctx<'_>, signer: &AccountId, asset: &AssetId, amoun
         return Err(TxError::FixedSupply(*asset));
     }
     ctx.debit(signer, asset, amount)?;
-    info.burned = info.burned.checked_add(amount.get()).ok_or(TxError::Overflow)?;
+    info.burned = info
+        .burned
+        .checked_add(amount.get())
+        .ok_or(TxError::Overflow)?;
     ctx.put(keys::asset(asset), &info);
     ctx.emit(Event::Burned {
         asset: *asset,

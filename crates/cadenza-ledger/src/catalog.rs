@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 
 use cadenza_types::tx::{ISRC_MAX_LEN, TEXT_MAX_LEN};
-use cadenza_types::{AccountId, Amount, AssetId, Hash, Holder, Licence, TrackId, TrackMetadata, Uses};
+use cadenza_types::{
+    AccountId, Amount, AssetId, Hash, Holder, Licence, TrackId, TrackMetadata, Uses,
+};
 
 use crate::bank;
 use crate::ctx::Ctx;
@@ -18,7 +20,9 @@ pub fn valid_isrc(isrc: &str) -> bool {
     let b = isrc.as_bytes();
     b.len() == ISRC_MAX_LEN
         && b[..2].iter().all(u8::is_ascii_uppercase)
-        && b[2..5].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && b[2..5]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         && b[5..].iter().all(u8::is_ascii_digit)
 }
 
@@ -27,7 +31,9 @@ fn check_metadata(m: &TrackMetadata) -> Result<(), TxError> {
         return Err(TxError::InvalidMetadata("the title must be 1 to 256 bytes"));
     }
     if m.artist.trim().is_empty() || m.artist.len() > TEXT_MAX_LEN {
-        return Err(TxError::InvalidMetadata("the artist must be 1 to 256 bytes"));
+        return Err(TxError::InvalidMetadata(
+            "the artist must be 1 to 256 bytes",
+        ));
     }
     if let Some(isrc) = &m.isrc
         && !valid_isrc(isrc)
@@ -42,15 +48,21 @@ fn check_metadata(m: &TrackMetadata) -> Result<(), TxError> {
 fn check_licence(ctx: &Ctx<'_>, licence: &Licence) -> Result<(), TxError> {
     bank::require_payment_asset(ctx, &licence.price.asset)?;
     if licence.price.amount.is_zero() {
-        return Err(TxError::InvalidLicence("the price of a stream must be positive"));
+        return Err(TxError::InvalidLicence(
+            "the price of a stream must be positive",
+        ));
     }
     if !licence.uses.allows(Uses::STREAM) {
-        return Err(TxError::InvalidLicence("a registered track must allow streaming"));
+        return Err(TxError::InvalidLicence(
+            "a registered track must allow streaming",
+        ));
     }
     if let Some(until) = licence.valid_until_ms
         && until <= licence.valid_from_ms
     {
-        return Err(TxError::InvalidLicence("the licence must end after it starts"));
+        return Err(TxError::InvalidLicence(
+            "the licence must end after it starts",
+        ));
     }
     let distinct: BTreeSet<_> = licence.territories.iter().collect();
     if distinct.len() != licence.territories.len() {
@@ -67,10 +79,14 @@ fn check_holders(holders: &[Holder]) -> Result<(), TxError> {
     let mut sum: u64 = 0;
     for h in holders {
         if h.shares == 0 {
-            return Err(TxError::InvalidHolders("every holder must hold at least one share"));
+            return Err(TxError::InvalidHolders(
+                "every holder must hold at least one share",
+            ));
         }
         if !seen.insert(h.account) {
-            return Err(TxError::InvalidHolders("a holder is listed twice; merge their shares"));
+            return Err(TxError::InvalidHolders(
+                "a holder is listed twice; merge their shares",
+            ));
         }
         sum += u64::from(h.shares);
     }
@@ -138,8 +154,15 @@ pub(crate) fn register_track(
 }
 
 /// Replaces a track's licence (controller only).
-pub(crate) fn update_licence(ctx: &mut Ctx<'_>, signer: &AccountId, track_id: &TrackId, licence: &Licence) -> Result<(), TxError> {
-    let mut track = ctx.track(track_id).ok_or(TxError::UnknownTrack(*track_id))?;
+pub(crate) fn update_licence(
+    ctx: &mut Ctx<'_>,
+    signer: &AccountId,
+    track_id: &TrackId,
+    licence: &Licence,
+) -> Result<(), TxError> {
+    let mut track = ctx
+        .track(track_id)
+        .ok_or(TxError::UnknownTrack(*track_id))?;
     if track.controller != *signer {
         return Err(TxError::NotController {
             controller: track.controller,

@@ -10,7 +10,8 @@ use crate::events::Event;
 use crate::records::{Channel, keys};
 
 pub(crate) fn load(ctx: &Ctx<'_>, id: &ChannelId) -> Result<Channel, TxError> {
-    ctx.get(&keys::channel(id)).ok_or(TxError::UnknownChannel(*id))
+    ctx.get(&keys::channel(id))
+        .ok_or(TxError::UnknownChannel(*id))
 }
 
 /// Opens a channel from `owner` to `provider`; its id derives from the owner and `nonce`.
@@ -65,7 +66,12 @@ fn require_open(ctx: &Ctx<'_>, id: &ChannelId, channel: &Channel) -> Result<(), 
 }
 
 /// Adds to an open channel's deposit (owner only).
-pub(crate) fn top_up(ctx: &mut Ctx<'_>, signer: &AccountId, id: &ChannelId, amount: Amount) -> Result<(), TxError> {
+pub(crate) fn top_up(
+    ctx: &mut Ctx<'_>,
+    signer: &AccountId,
+    id: &ChannelId,
+    amount: Amount,
+) -> Result<(), TxError> {
     let mut channel = load(ctx, id)?;
     if channel.owner != *signer {
         return Err(TxError::NotChannelOwner);
@@ -75,9 +81,15 @@ pub(crate) fn top_up(ctx: &mut Ctx<'_>, signer: &AccountId, id: &ChannelId, amou
         return Err(TxError::ZeroAmount);
     }
     ctx.debit(signer, &channel.asset, amount)?;
-    channel.deposit = channel.deposit.checked_add(amount.get()).ok_or(TxError::Overflow)?;
+    channel.deposit = channel
+        .deposit
+        .checked_add(amount.get())
+        .ok_or(TxError::Overflow)?;
     ctx.put(keys::channel(id), &channel);
-    ctx.emit(Event::ChannelToppedUp { channel: *id, amount });
+    ctx.emit(Event::ChannelToppedUp {
+        channel: *id,
+        amount,
+    });
     Ok(())
 }
 
@@ -100,7 +112,11 @@ pub(crate) fn close(ctx: &mut Ctx<'_>, signer: &AccountId, id: &ChannelId) -> Re
 
 /// Returns a channel's remaining escrow to its owner once the challenge window is over, and
 /// removes the channel.
-pub(crate) fn withdraw(ctx: &mut Ctx<'_>, signer: &AccountId, id: &ChannelId) -> Result<(), TxError> {
+pub(crate) fn withdraw(
+    ctx: &mut Ctx<'_>,
+    signer: &AccountId,
+    id: &ChannelId,
+) -> Result<(), TxError> {
     let channel = load(ctx, id)?;
     if channel.owner != *signer {
         return Err(TxError::NotChannelOwner);
@@ -112,6 +128,9 @@ pub(crate) fn withdraw(ctx: &mut Ctx<'_>, signer: &AccountId, id: &ChannelId) ->
     let refund = Amount::new(channel.escrow());
     ctx.credit(&channel.owner, &channel.asset, refund)?;
     ctx.delete(keys::channel(id));
-    ctx.emit(Event::ChannelWithdrawn { channel: *id, refund });
+    ctx.emit(Event::ChannelWithdrawn {
+        channel: *id,
+        refund,
+    });
     Ok(())
 }

@@ -25,7 +25,11 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "asset {}: held {} but supply {}", self.asset, self.held, self.supply)
+        write!(
+            f,
+            "asset {}: held {} but supply {}",
+            self.asset, self.held, self.supply
+        )
     }
 }
 
@@ -47,7 +51,10 @@ fn holding(key: &[u8], value: &[u8]) -> Holding {
         Some(prefix::BALANCE) => Holding::Held(asset_at(key, 33), decode_u128(value)),
         Some(prefix::CHANNEL) => {
             let c = Channel::from_bytes(value).expect("stored channels decode");
-            assert!(c.settled <= c.deposit, "a channel settled more than its deposit");
+            assert!(
+                c.settled <= c.deposit,
+                "a channel settled more than its deposit"
+            );
             Holding::Held(c.asset, c.escrow())
         }
         Some(prefix::DISTRIBUTION) => {

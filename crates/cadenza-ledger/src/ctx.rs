@@ -109,19 +109,31 @@ impl<'a> Ctx<'a> {
     }
 
     /// Takes `amount` from `owner`'s balance, or fails naming what is missing.
-    pub(crate) fn debit(&mut self, owner: &AccountId, asset: &AssetId, amount: Amount) -> Result<(), TxError> {
+    pub(crate) fn debit(
+        &mut self,
+        owner: &AccountId,
+        asset: &AssetId,
+        amount: Amount,
+    ) -> Result<(), TxError> {
         let have = self.balance(owner, asset);
-        let left = have.checked_sub(amount).ok_or(TxError::InsufficientBalance {
-            asset: *asset,
-            needed: amount,
-            available: have,
-        })?;
+        let left = have
+            .checked_sub(amount)
+            .ok_or(TxError::InsufficientBalance {
+                asset: *asset,
+                needed: amount,
+                available: have,
+            })?;
         self.set_balance(owner, asset, left);
         Ok(())
     }
 
     /// Adds `amount` to `owner`'s balance.
-    pub(crate) fn credit(&mut self, owner: &AccountId, asset: &AssetId, amount: Amount) -> Result<(), TxError> {
+    pub(crate) fn credit(
+        &mut self,
+        owner: &AccountId,
+        asset: &AssetId,
+        amount: Amount,
+    ) -> Result<(), TxError> {
         if amount.is_zero() {
             return Ok(());
         }

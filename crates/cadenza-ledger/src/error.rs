@@ -15,7 +15,9 @@ use cadenza_types::{AccountId, Amount, AssetId, ChainId, ChannelId, TrackId};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
     /// The transaction names another chain.
-    #[error("transaction is for chain `{found}` but this is `{expected}`; sign it with this chain's id")]
+    #[error(
+        "transaction is for chain `{found}` but this is `{expected}`; sign it with this chain's id"
+    )]
     WrongChain {
         /// This chain.
         expected: ChainId,
@@ -26,7 +28,9 @@ pub enum TxError {
     #[error("bad signature: the transaction is not signed by its signer's key")]
     BadSignature,
     /// The nonce was already used (a replay or a duplicate).
-    #[error("stale nonce {found}: this account's next nonce is {expected}; the transaction was already executed or replaced")]
+    #[error(
+        "stale nonce {found}: this account's next nonce is {expected}; the transaction was already executed or replaced"
+    )]
     StaleNonce {
         /// The account's next nonce.
         expected: u64,
@@ -34,7 +38,9 @@ pub enum TxError {
         found: u64,
     },
     /// The nonce skips ahead.
-    #[error("nonce {found} is ahead of this account's next nonce {expected}; submit the missing transactions first")]
+    #[error(
+        "nonce {found} is ahead of this account's next nonce {expected}; submit the missing transactions first"
+    )]
     FutureNonce {
         /// The account's next nonce.
         expected: u64,
@@ -50,7 +56,9 @@ pub enum TxError {
         offered: Amount,
     },
     /// The signer cannot pay the fee.
-    #[error("cannot pay the fee: it is {needed} CDZ base units and the account holds {available}; fund the account first")]
+    #[error(
+        "cannot pay the fee: it is {needed} CDZ base units and the account holds {available}; fund the account first"
+    )]
     CannotPayFee {
         /// The fee.
         needed: Amount,
@@ -89,7 +97,9 @@ pub enum TxError {
     #[error("asset {0} has a fixed supply; it cannot be minted or burned")]
     FixedSupply(AssetId),
     /// A channel or licence priced in an asset that is not a payment asset.
-    #[error("asset {0} is a royalty share, not a payment asset; price and pay in CDZ or an issued asset")]
+    #[error(
+        "asset {0} is a royalty share, not a payment asset; price and pay in CDZ or an issued asset"
+    )]
     NotPaymentAsset(AssetId),
     /// This chain has no faucet.
     #[error("this chain has no faucet")]
@@ -128,7 +138,9 @@ pub enum TxError {
     #[error("invalid licence: {0}")]
     InvalidLicence(&'static str),
     /// The track has been priced in too many assets.
-    #[error("a track can earn in at most 8 assets over its life; keep the licence in an asset it already uses")]
+    #[error(
+        "a track can earn in at most 8 assets over its life; keep the licence in an asset it already uses"
+    )]
     TooManyRevenueAssets,
     /// No such channel (never opened, or withdrawn).
     #[error("unknown channel {0}; it was never opened or has been withdrawn")]
@@ -266,7 +278,9 @@ pub enum SettleError {
     #[error("the voucher is not signed by the channel's owner")]
     BadVoucherSignature,
     /// The voucher's seq or cumulative is not above the last accepted voucher's.
-    #[error("voucher not newer: seq {seq} and cumulative {cumulative} must both exceed the last accepted {last_seq} and {last_cumulative}")]
+    #[error(
+        "voucher not newer: seq {seq} and cumulative {cumulative} must both exceed the last accepted {last_seq} and {last_cumulative}"
+    )]
     VoucherNotNewer {
         /// The last accepted seq.
         last_seq: u64,
@@ -278,7 +292,9 @@ pub enum SettleError {
         cumulative: Amount,
     },
     /// The number of receipts does not match the seq increase.
-    #[error("{found} receipts sent but the voucher covers {expected}; send every receipt since the last accepted voucher")]
+    #[error(
+        "{found} receipts sent but the voucher covers {expected}; send every receipt since the last accepted voucher"
+    )]
     ReceiptCountMismatch {
         /// `voucher.seq - last seq`.
         expected: u64,
@@ -289,7 +305,9 @@ pub enum SettleError {
     #[error("head mismatch: the receipts do not hash to the head the voucher signs")]
     HeadMismatch,
     /// The receipts' amounts do not add up to the voucher's increase.
-    #[error("sum mismatch: the receipts total {receipts_total} but the voucher's cumulative rose by {voucher_delta}")]
+    #[error(
+        "sum mismatch: the receipts total {receipts_total} but the voucher's cumulative rose by {voucher_delta}"
+    )]
     SumMismatch {
         /// The receipts' total.
         receipts_total: Amount,
@@ -321,7 +339,9 @@ pub enum SettleError {
         track: TrackId,
     },
     /// A receipt's track is priced in another asset than the channel's.
-    #[error("receipt #{index}: track {track} is priced in asset {price_asset}, not the channel's asset")]
+    #[error(
+        "receipt #{index}: track {track} is priced in asset {price_asset}, not the channel's asset"
+    )]
     WrongAsset {
         /// Which receipt.
         index: u32,
@@ -341,7 +361,9 @@ pub enum SettleError {
         paid: Amount,
     },
     /// A receipt's play time is below the minimum that makes a stream.
-    #[error("receipt #{index}: play too short, {played_ms} ms played but a stream needs {min_ms} ms")]
+    #[error(
+        "receipt #{index}: play too short, {played_ms} ms played but a stream needs {min_ms} ms"
+    )]
     PlayTooShort {
         /// Which receipt.
         index: u32,

@@ -17,8 +17,8 @@ use crate::conservation;
 use crate::ctx::{Ctx, Env};
 use crate::error::{BlockError, TxError};
 use crate::events::Event;
-use crate::params::{Params, native_asset};
 use crate::parallel::map_chunks;
+use crate::params::{Params, native_asset};
 use crate::records::{Channel, Meta, keys};
 use crate::royalties;
 use crate::settlement::{self, UpdatePre};
@@ -105,7 +105,10 @@ pub fn execute_block(state: &dyn StateView, block: &Block) -> Result<BlockOutcom
     overlay.set(keys::meta(), Some(meta.to_bytes()));
 
     if let Err(violation) = conservation::check_block(state, &overlay) {
-        panic!("conservation violated by block {}: {violation}", block.height);
+        panic!(
+            "conservation violated by block {}: {violation}",
+            block.height
+        );
     }
     Ok(BlockOutcome {
         changes: overlay.into_changes(),
@@ -120,7 +123,13 @@ fn read<T: cadenza_types::Decode>(state: &dyn StateView, key: &[u8]) -> Option<T
 }
 
 /// Executes one transaction against the block's overlay.
-fn execute_tx(state: &dyn StateView, overlay: &mut Overlay, env: &Env, stx: &SignedTransaction, pre: &Prepared) -> TxOutcome {
+fn execute_tx(
+    state: &dyn StateView,
+    overlay: &mut Overlay,
+    env: &Env,
+    stx: &SignedTransaction,
+    pre: &Prepared,
+) -> TxOutcome {
     let tx = &stx.tx;
     let refused = |error: TxError| TxOutcome {
         hash: pre.hash,
@@ -154,7 +163,11 @@ fn execute_tx(state: &dyn StateView, overlay: &mut Overlay, env: &Env, stx: &Sig
         });
     }
     let fee_exempt = matches!(tx.action, Action::Faucet) && env.params.faucet.is_some();
-    let min_fee = if fee_exempt { Amount::ZERO } else { env.params.min_fee };
+    let min_fee = if fee_exempt {
+        Amount::ZERO
+    } else {
+        env.params.min_fee
+    };
     if tx.fee < min_fee {
         return refused(TxError::FeeTooLow {
             min: min_fee,
@@ -207,7 +220,9 @@ fn apply_action(ctx: &mut Ctx<'_>, stx: &SignedTransaction, pre: &Prepared) -> R
     let signer = &stx.tx.signer;
     match &stx.tx.action {
         Action::Transfer { to, asset, amount } => bank::transfer(ctx, signer, to, asset, *amount),
-        Action::CreateAsset { symbol, decimals } => bank::create_asset(ctx, signer, symbol, *decimals),
+        Action::CreateAsset { symbol, decimals } => {
+            bank::create_asset(ctx, signer, symbol, *decimals)
+        }
         Action::Mint { asset, to, amount } => bank::mint(ctx, signer, asset, to, *amount),
         Action::Burn { asset, amount } => bank::burn(ctx, signer, asset, *amount),
         Action::Faucet => bank::faucet(ctx, signer),
@@ -218,13 +233,23 @@ fn apply_action(ctx: &mut Ctx<'_>, stx: &SignedTransaction, pre: &Prepared) -> R
             licence,
             holders,
         } => catalog::register_track(ctx, signer, essence_id, blob_id, metadata, licence, holders),
-        Action::UpdateLicence { track, licence } => catalog::update_licence(ctx, signer, track, licence),
+        Action::UpdateLicence { track, licence } => {
+            catalog::update_licence(ctx, signer, track, licence)
+        }
         Action::OpenChannel {
             provider,
             asset,
             deposit,
             expiry_ms,
-        } => channels::open(ctx, signer, stx.tx.nonce, provider, asset, *deposit, *expiry_ms),
+        } => channels::open(
+            ctx,
+            signer,
+            stx.tx.nonce,
+            provider,
+            asset,
+            *deposit,
+            *expiry_ms,
+        ),
         Action::TopUp { channel, amount } => channels::top_up(ctx, signer, channel, *amount),
         Action::CloseChannel { channel } => channels::close(ctx, signer, channel),
         Action::Withdraw { channel } => channels::withdraw(ctx, signer, channel),
@@ -238,10 +263,14 @@ fn apply_action(ctx: &mut Ctx<'_>, stx: &SignedTransaction, pre: &Prepared) -> R
 /// changes earlier in the block is re-checked from scratch when it executes.
 fn prepass(state: &dyn StateView, txs: &[SignedTransaction]) -> Vec<Prepared> {
     let tx_size = |stx: &SignedTransaction| match &stx.tx.action {
-        Action::SettleChannels { updates } => 1 + updates.iter().map(|u| u.receipts.len() / 16).sum::<usize>(),
+        Action::SettleChannels { updates } => {
+            1 + updates.iter().map(|u| u.receipts.len() / 16).sum::<usize>()
+        }
         _ => 1,
     };
-    let hashes: Vec<Hash> = map_chunks(txs, tx_size, |chunk| chunk.iter().map(SignedTransaction::hash).collect());
+    let hashes: Vec<Hash> = map_chunks(txs, tx_size, |chunk| {
+        chunk.iter().map(SignedTransaction::hash).collect()
+    });
 
     // One job per update whose channel exists before the block.
     struct VoucherJob<'a> {
@@ -259,7 +288,8 @@ fn prepass(state: &dyn StateView, txs: &[SignedTransaction]) -> Vec<Prepared> {
         let per_tx = updates
             .iter()
             .map(|update| {
-                let channel: Channel = read(state, &keys::channel(&update.voucher.voucher.channel))?;
+                let channel: Channel =
+                    read(state, &keys::channel(&update.voucher.voucher.channel))?;
                 Some(VoucherJob {
                     owner: channel.owner,
                     from_head: channel.head,

@@ -16,7 +16,10 @@ pub fn init_genesis(state: &dyn StateView, genesis: &Genesis) -> Result<ChangeSe
         return Err(GenesisError::AlreadyInitialised);
     }
     let mut params = genesis.params.clone();
-    genesis.params.validate().map_err(GenesisError::InvalidParams)?;
+    genesis
+        .params
+        .validate()
+        .map_err(GenesisError::InvalidParams)?;
     if !genesis.assets.iter().any(|a| a.symbol == NATIVE_SYMBOL) {
         return Err(GenesisError::NoNativeAsset);
     }

@@ -35,6 +35,9 @@ pub use error::{BlockError, GenesisError, SettleError, TxError};
 pub use events::Event;
 pub use exec::{Block, BlockOutcome, TxOutcome, execute_block};
 pub use genesis::init_genesis;
-pub use params::{FaucetParams, Genesis, GenesisAsset, GenesisFaucet, Params, faucet_account, native_asset, treasury};
+pub use params::{
+    FaucetParams, Genesis, GenesisAsset, GenesisFaucet, Params, faucet_account, native_asset,
+    treasury,
+};
 pub use royalties::TOTAL_SHARES;
 pub use state::{ChangeSet, MemoryState, StateView};

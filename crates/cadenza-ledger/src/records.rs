@@ -5,8 +5,10 @@
 //! canonical encoding of `cadenza-types`.
 
 use cadenza_types::encoding::{Decode, DecodeError, Encode, Reader, Writer};
-use cadenza_types::{AccountId, Amount, AssetId, ChainId, ChannelId, Hash, Licence, TrackId, TrackMetadata, U256};
 use cadenza_types::tx::{ISRC_MAX_LEN, SYMBOL_MAX_LEN, TEXT_MAX_LEN};
+use cadenza_types::{
+    AccountId, Amount, AssetId, ChainId, ChannelId, Hash, Licence, TrackId, TrackMetadata, U256,
+};
 
 /// Key prefixes, one per record kind.
 pub mod prefix {
@@ -195,7 +197,12 @@ impl Decode for AssetInfo {
                 2 => AssetKind::Shares {
                     track: TrackId::decode_from(r)?,
                 },
-                tag => return Err(DecodeError::BadTag { what: "asset kind", tag }),
+                tag => {
+                    return Err(DecodeError::BadTag {
+                        what: "asset kind",
+                        tag,
+                    });
+                }
             },
             minted: r.u128()?,
             burned: r.u128()?,
@@ -259,7 +266,12 @@ impl Decode for Track {
             },
             licence: Licence::decode_from(r)?,
             shares_asset: AssetId::decode_from(r)?,
-            revenue_assets: r.list("revenue assets", REVENUE_ASSETS_MAX, 32, AssetId::decode_from)?,
+            revenue_assets: r.list(
+                "revenue assets",
+                REVENUE_ASSETS_MAX,
+                32,
+                AssetId::decode_from,
+            )?,
             registered_ms: r.u64()?,
         })
     }
@@ -297,7 +309,8 @@ impl Channel {
 
     /// When the channel stopped or will stop being open: the earlier of its close and its expiry.
     pub fn closing_ms(&self) -> u64 {
-        self.closed_ms.map_or(self.expiry_ms, |c| c.min(self.expiry_ms))
+        self.closed_ms
+            .map_or(self.expiry_ms, |c| c.min(self.expiry_ms))
     }
 
     /// When settlement stops being possible: the close plus the challenge window.

@@ -21,7 +21,8 @@ use crate::state::StateView;
 pub const TOTAL_SHARES: u32 = 1_000_000;
 
 fn distribution(ctx: &Ctx<'_>, track: &TrackId, asset: &AssetId) -> Distribution {
-    ctx.get(&keys::distribution(track, asset)).unwrap_or_default()
+    ctx.get(&keys::distribution(track, asset))
+        .unwrap_or_default()
 }
 
 /// Brings a position up to date with `revenue`, given the holder's share balance since its last
@@ -50,7 +51,12 @@ fn update_holder(ctx: &mut Ctx<'_>, track_id: &TrackId, track: &Track, holder: &
 }
 
 /// Called by the bank before shares of `track_id` move from `from` to `to`.
-pub(crate) fn before_share_move(ctx: &mut Ctx<'_>, track_id: &TrackId, from: &AccountId, to: &AccountId) {
+pub(crate) fn before_share_move(
+    ctx: &mut Ctx<'_>,
+    track_id: &TrackId,
+    from: &AccountId,
+    to: &AccountId,
+) {
     let track = ctx
         .track(track_id)
         .expect("a share asset always has its track");
@@ -70,14 +76,24 @@ pub(crate) fn credit_revenue(
     let key = keys::distribution(track, asset);
     let mut dist: Distribution = ctx.get(&key).unwrap_or_default();
     dist.revenue += U256::from(amount.get());
-    dist.vault = dist.vault.checked_add(amount.get()).ok_or(TxError::Overflow)?;
+    dist.vault = dist
+        .vault
+        .checked_add(amount.get())
+        .ok_or(TxError::Overflow)?;
     ctx.put(key, &dist);
     Ok(())
 }
 
 /// Pays `holder` everything it has earned from `track` in `asset`.
-pub(crate) fn claim(ctx: &mut Ctx<'_>, holder: &AccountId, track_id: &TrackId, asset: &AssetId) -> Result<(), TxError> {
-    let track = ctx.track(track_id).ok_or(TxError::UnknownTrack(*track_id))?;
+pub(crate) fn claim(
+    ctx: &mut Ctx<'_>,
+    holder: &AccountId,
+    track_id: &TrackId,
+    asset: &AssetId,
+) -> Result<(), TxError> {
+    let track = ctx
+        .track(track_id)
+        .ok_or(TxError::UnknownTrack(*track_id))?;
     if !track.revenue_assets.contains(asset) {
         return Err(TxError::NothingToClaim {
             track: *track_id,
@@ -118,7 +134,12 @@ pub(crate) fn claim(ctx: &mut Ctx<'_>, holder: &AccountId, track_id: &TrackId, a
 }
 
 /// What `holder` could claim now from `track` in `asset` (for wallets and APIs).
-pub fn claimable(state: &dyn StateView, track: &TrackId, asset: &AssetId, holder: &AccountId) -> Amount {
+pub fn claimable(
+    state: &dyn StateView,
+    track: &TrackId,
+    asset: &AssetId,
+    holder: &AccountId,
+) -> Amount {
     use cadenza_types::encoding::Decode;
     let read = |key: Vec<u8>| state.get(&key);
     let Some(track_bytes) = read(keys::track(track)) else {

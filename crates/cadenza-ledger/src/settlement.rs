@@ -6,7 +6,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use cadenza_types::{AccountId, Amount, AssetId, ChainId, ChannelId, ChannelUpdate, Hash, Licence, Price, ReceiptChain, TrackId, Uses};
+use cadenza_types::{
+    AccountId, Amount, AssetId, ChainId, ChannelId, ChannelUpdate, Hash, Licence, Price,
+    ReceiptChain, TrackId, Uses,
+};
 
 use crate::channels;
 use crate::ctx::Ctx;
@@ -43,7 +46,9 @@ impl StreamTerms {
     }
 
     fn valid_at(&self, at_ms: u64) -> bool {
-        self.streamable && at_ms >= self.valid_from_ms && self.valid_until_ms.is_none_or(|u| at_ms < u)
+        self.streamable
+            && at_ms >= self.valid_from_ms
+            && self.valid_until_ms.is_none_or(|u| at_ms < u)
     }
 }
 
@@ -224,11 +229,18 @@ struct TrackTake {
 
 /// Executes `SettleChannels`: checks every update, then pays fees and credits royalty vaults.
 /// All or nothing: if one update is refused, the transaction changes nothing but its fee.
-pub(crate) fn settle(ctx: &mut Ctx<'_>, updates: &[ChannelUpdate], pre: &[Option<UpdatePre>]) -> Result<(), TxError> {
+pub(crate) fn settle(
+    ctx: &mut Ctx<'_>,
+    updates: &[ChannelUpdate],
+    pre: &[Option<UpdatePre>],
+) -> Result<(), TxError> {
     let max = ctx.params().max_receipts_per_tx;
     let n_receipts: u64 = updates.iter().map(|u| u.receipts.len() as u64).sum();
     if n_receipts > u64::from(max) {
-        return Err(TxError::TooManyReceipts { max, found: n_receipts });
+        return Err(TxError::TooManyReceipts {
+            max,
+            found: n_receipts,
+        });
     }
     let protocol_bps = ctx.params().protocol_fee_bps;
     let provider_bps = ctx.params().provider_fee_bps;
@@ -271,8 +283,16 @@ pub(crate) fn settle(ctx: &mut Ctx<'_>, updates: &[ChannelUpdate], pre: &[Option
                     .map(|t| StreamTerms::of(&t.licence, min_play_ms))
             })
         };
-        let paid = check_update(&env, &channel_id, &channel, &base, update, precomputed, &mut terms)
-            .map_err(refuse)?;
+        let paid = check_update(
+            &env,
+            &channel_id,
+            &channel,
+            &base,
+            update,
+            precomputed,
+            &mut terms,
+        )
+        .map_err(refuse)?;
 
         let asset = channel.asset;
         let mut protocol_total: u128 = 0;

@@ -1,7 +1,9 @@
 //! An in-memory chain and signing wallets, for tests, benchmarks and tools that drive the ledger
 //! without a node.
 
-use cadenza_types::{AccountId, Action, Amount, ChainId, SecretKey, SignedTransaction, Transaction};
+use cadenza_types::{
+    AccountId, Action, Amount, ChainId, SecretKey, SignedTransaction, Transaction,
+};
 
 use crate::exec::{Block, BlockOutcome, TxOutcome, execute_block};
 use crate::genesis::init_genesis;

@@ -184,12 +184,18 @@ mod tests {
         assert_eq!(Amount::new(3_000_000).display_units(6), "3");
         assert_eq!(Amount::parse_units("1.25", 6), Ok(Amount::new(1_250_000)));
         assert_eq!(Amount::parse_units(".5", 1), Ok(Amount::new(5)));
-        assert_eq!(Amount::parse_units("-1", 6), Err(ParseAmountError::Negative));
+        assert_eq!(
+            Amount::parse_units("-1", 6),
+            Err(ParseAmountError::Negative)
+        );
         assert_eq!(
             Amount::parse_units("0.0000001", 6),
             Err(ParseAmountError::TooPrecise { decimals: 6 })
         );
-        assert_eq!(Amount::parse_units("1e3", 6), Err(ParseAmountError::Malformed));
+        assert_eq!(
+            Amount::parse_units("1e3", 6),
+            Err(ParseAmountError::Malformed)
+        );
         assert_eq!(
             Amount::parse_units("340282366920938463463374607431768211456", 0),
             Err(ParseAmountError::Overflow)

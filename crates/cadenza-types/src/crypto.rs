@@ -91,10 +91,15 @@ impl fmt::Debug for SecretKey {
 }
 
 /// Verifies one signature under ZIP-215.
-pub fn verify(signer: &AccountId, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+pub fn verify(
+    signer: &AccountId,
+    message: &[u8],
+    signature: &Signature,
+) -> Result<(), SignatureError> {
     let vk = VerificationKey::try_from(signer.0).map_err(|_| SignatureError::BadKey)?;
     let sig = ed25519_zebra::Signature::from_bytes(&signature.0);
-    vk.verify(&sig, message).map_err(|_| SignatureError::Invalid)
+    vk.verify(&sig, message)
+        .map_err(|_| SignatureError::Invalid)
 }
 
 /// One entry of a batch: who signed, what, and the signature.
@@ -161,7 +166,9 @@ fn batch_ok(items: &[SigItem<'_>]) -> bool {
         let sig = ed25519_zebra::Signature::from_bytes(&it.signature.0);
         verifier.queue((VerificationKeyBytes::from(it.signer.0), sig, it.message));
     }
-    verifier.verify(CoefficientStream(seed.finalize_xof())).is_ok()
+    verifier
+        .verify(CoefficientStream(seed.finalize_xof()))
+        .is_ok()
 }
 
 /// A deterministic stream of batch coefficients: BLAKE3 output keyed by the batch contents.
@@ -203,7 +210,11 @@ mod tests {
         sigs[17].0[5] ^= 1;
         sigs[33] = keys[0].sign(&messages[33]);
         let items: Vec<SigItem<'_>> = (0..40)
-            .map(|i| SigItem { signer: &accounts[i], message: &messages[i], signature: &sigs[i] })
+            .map(|i| SigItem {
+                signer: &accounts[i],
+                message: &messages[i],
+                signature: &sigs[i],
+            })
             .collect();
         let verdicts = verify_many(&items);
         for (i, v) in verdicts.iter().enumerate() {

@@ -161,7 +161,9 @@ impl AssetId {
     /// An asset issued by `issuer` under `symbol`.
     pub fn issued(issuer: &AccountId, symbol: &str) -> AssetId {
         let mut h = Hasher::new(Domain::Asset);
-        h.update(&[1]).update(issuer.as_bytes()).update(symbol.as_bytes());
+        h.update(&[1])
+            .update(issuer.as_bytes())
+            .update(symbol.as_bytes());
         AssetId(h.finalize())
     }
 

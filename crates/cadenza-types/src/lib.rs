@@ -23,4 +23,4 @@ pub use hash::{Domain, Hash};
 pub use ids::{AccountId, AssetId, ChainId, ChannelId, ParseIdError, TrackId};
 pub use licence::{Licence, Price, Territory, Uses};
 pub use stream::{Receipt, ReceiptChain, SignedVoucher, Voucher};
-pub use tx::{Action, ChannelUpdate, Holder, SignedTransaction, Transaction, TrackMetadata};
+pub use tx::{Action, ChannelUpdate, Holder, SignedTransaction, TrackMetadata, Transaction};

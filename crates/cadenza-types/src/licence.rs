@@ -48,7 +48,11 @@ impl Uses {
 
     /// The set with these bits, or `None` if an unknown bit is set.
     pub const fn from_bits(bits: u8) -> Option<Uses> {
-        if bits & !Self::ALL_BITS == 0 { Some(Uses(bits)) } else { None }
+        if bits & !Self::ALL_BITS == 0 {
+            Some(Uses(bits))
+        } else {
+            None
+        }
     }
 }
 

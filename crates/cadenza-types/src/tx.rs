@@ -341,23 +341,33 @@ impl Decode for Action {
                 channel: ChannelId::decode_from(r)?,
             },
             11 => Action::SettleChannels {
-                updates: r.list("channel updates", UPDATES_MAX, SIGNED_VOUCHER_MIN_LEN + 4, |r| {
-                    Ok(ChannelUpdate {
-                        voucher: SignedVoucher::decode_from(r)?,
-                        receipts: r.list(
-                            "receipts",
-                            RECEIPTS_PER_UPDATE_MAX,
-                            RECEIPT_LEN,
-                            Receipt::decode_from,
-                        )?,
-                    })
-                })?,
+                updates: r.list(
+                    "channel updates",
+                    UPDATES_MAX,
+                    SIGNED_VOUCHER_MIN_LEN + 4,
+                    |r| {
+                        Ok(ChannelUpdate {
+                            voucher: SignedVoucher::decode_from(r)?,
+                            receipts: r.list(
+                                "receipts",
+                                RECEIPTS_PER_UPDATE_MAX,
+                                RECEIPT_LEN,
+                                Receipt::decode_from,
+                            )?,
+                        })
+                    },
+                )?,
             },
             12 => Action::Claim {
                 track: TrackId::decode_from(r)?,
                 asset: AssetId::decode_from(r)?,
             },
-            tag => return Err(DecodeError::BadTag { what: "action", tag }),
+            tag => {
+                return Err(DecodeError::BadTag {
+                    what: "action",
+                    tag,
+                });
+            }
         })
     }
 }
