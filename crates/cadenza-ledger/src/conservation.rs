@@ -1,7 +1,7 @@
 //! Conservation of money: for every asset, balances + channel escrows + royalty vaults equal
 //! minted − burned.
 //!
-//! [`check_block`] checks it on the net changes of each block (cost proportional to what the
+//! `check_block` checks it on the net changes of each block (cost proportional to what the
 //! block touched, so it stays on in release builds); [`audit`] checks it on a whole state.
 
 use std::collections::BTreeMap;
@@ -119,4 +119,55 @@ pub fn audit<'a>(entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Res
         add(&mut totals, key, value, 1);
     }
     verdict(totals)
+}
+
+#[cfg(test)]
+mod tests {
+    use cadenza_types::{AccountId, Encode};
+
+    use super::*;
+    use crate::records::{AssetKind, keys};
+    use crate::state::MemoryState;
+
+    fn asset_record(minted: u128) -> Vec<u8> {
+        AssetInfo {
+            symbol: "CUSD".into(),
+            decimals: 6,
+            issuer: None,
+            kind: AssetKind::Genesis,
+            minted,
+            burned: 0,
+        }
+        .to_bytes()
+    }
+
+    #[test]
+    fn money_from_nowhere_is_caught_and_a_balanced_move_is_not() {
+        let asset = AssetId::genesis("CUSD");
+        let (alice, bob) = (AccountId([1; 32]), AccountId([2; 32]));
+        let mut base = MemoryState::new();
+        let mut genesis = crate::state::ChangeSet::new();
+        genesis.insert(keys::asset(&asset), Some(asset_record(100)));
+        genesis.insert(keys::balance(&alice, &asset), Some(100u128.to_bytes()));
+        base.apply(genesis);
+        audit(base.iter()).unwrap();
+
+        let mut balanced = Overlay::default();
+        balanced.set(keys::balance(&alice, &asset), Some(60u128.to_bytes()));
+        balanced.set(keys::balance(&bob, &asset), Some(40u128.to_bytes()));
+        assert_eq!(check_block(&base, &balanced), Ok(()));
+
+        let mut inflating = Overlay::default();
+        inflating.set(keys::balance(&bob, &asset), Some(1u128.to_bytes()));
+        let violation = check_block(&base, &inflating).unwrap_err();
+        assert_eq!(violation.asset, asset);
+        assert_eq!(
+            (violation.held.as_str(), violation.supply.as_str()),
+            ("1", "0")
+        );
+
+        let mut vanishing = Overlay::default();
+        vanishing.set(keys::balance(&alice, &asset), None);
+        assert!(check_block(&base, &vanishing).is_err());
+    }
 }

@@ -9,9 +9,9 @@
 //! only on `cadenza-types`; stores, networking and consensus live in other crates. Scoped threads
 //! are used for stateless verification only, and results never depend on their number.
 //!
-//! Domains, one module each: [`bank`](crate::bank) (balances, issued assets, faucet),
-//! [`catalog`](crate::catalog) (tracks and licences), channels, [`settlement`] (the voucher
-//! check shared with provider intake) and royalties (exact pro-rata distribution).
+//! Domains, one module each: bank (balances, issued assets, faucet), [`catalog`] (tracks and
+//! licences), channels, [`settlement`] (the voucher check shared with provider intake) and
+//! royalties (exact pro-rata distribution).
 
 mod bank;
 pub mod catalog;
