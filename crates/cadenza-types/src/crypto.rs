@@ -6,9 +6,15 @@
 //! agreement: a block must be judged the same whichever path a validator takes.
 //!
 //! Batch verification needs random coefficients. The ledger may not draw randomness, so the
-//! coefficients come from BLAKE3 in XOF mode keyed by the whole batch (every key, signature and
-//! message): a forger cannot choose a signature after seeing the coefficients, because changing
-//! any byte of the batch changes all of them.
+//! coefficient stream comes from BLAKE3 in XOF mode keyed by the whole batch (every key, signature
+//! and message): a forger cannot choose a signature after seeing the coefficients, because changing
+//! any byte of the batch changes all of them. (`ed25519-zebra` hands the coefficients out in the
+//! order of its internal hash map, which may differ between processes; a verdict can depend on
+//! that only with probability about 2⁻¹²⁸, and a failed batch is always re-judged signature by
+//! signature.)
+//!
+//! Under ZIP-215 a small-order public key has valid signatures on every message that anyone can
+//! produce. [`is_small_order`] lets the ledger refuse such keys as signers.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -100,6 +106,55 @@ pub fn verify(
     let sig = ed25519_zebra::Signature::from_bytes(&signature.0);
     vk.verify(&sig, message)
         .map_err(|_| SignatureError::Invalid)
+}
+
+/// The 14 encodings of the 8 points of small order: each point's canonical encoding, plus the
+/// non-canonical ones (`y + p` where `y < 19`, i.e. y = 0 and y = 1, with either sign bit; and the
+/// "negative zero" sign bit on the two points with x = 0, y = 1 and y = −1).
+const SMALL_ORDER_ENCODINGS: [[u8; 32]; 14] = {
+    const fn enc(first: u8, middle: u8, last: u8) -> [u8; 32] {
+        let mut b = [middle; 32];
+        b[0] = first;
+        b[31] = last;
+        b
+    }
+    const fn hex(s: &[u8; 64]) -> [u8; 32] {
+        const fn nibble(c: u8) -> u8 {
+            match c {
+                b'0'..=b'9' => c - b'0',
+                _ => c - b'a' + 10,
+            }
+        }
+        let mut out = [0u8; 32];
+        let mut i = 0;
+        while i < 32 {
+            out[i] = nibble(s[2 * i]) << 4 | nibble(s[2 * i + 1]);
+            i += 1;
+        }
+        out
+    }
+    [
+        enc(0x01, 0x00, 0x00), // identity (y = 1)
+        enc(0xec, 0xff, 0x7f), // order 2 (y = -1)
+        enc(0x00, 0x00, 0x00), // order 4 (y = 0)
+        enc(0x00, 0x00, 0x80), // order 4 (y = 0, other x)
+        hex(b"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+        hex(b"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85"),
+        hex(b"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+        hex(b"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"),
+        enc(0xed, 0xff, 0x7f), // y = p (≡ 0)
+        enc(0xed, 0xff, 0xff), // y = p (≡ 0), sign bit set
+        enc(0xee, 0xff, 0x7f), // y = p + 1 (≡ 1)
+        enc(0xee, 0xff, 0xff), // y = p + 1 (≡ 1), sign bit set
+        enc(0x01, 0x00, 0x80), // y = 1, sign bit set
+        enc(0xec, 0xff, 0xff), // y = -1, sign bit set
+    ]
+};
+
+/// Whether `key` encodes a point of small order, for which anyone can forge signatures under
+/// ZIP-215. Such keys control nothing and are refused as transaction signers.
+pub fn is_small_order(key: &AccountId) -> bool {
+    SMALL_ORDER_ENCODINGS.contains(&key.0)
 }
 
 /// One entry of a batch: who signed, what, and the signature.

@@ -40,8 +40,9 @@ impl AccountId {
         &self.0
     }
 
-    /// The id of the module account called `name`. Module ids are hashes, not curve points, so
-    /// no one holds a key for them; only the ledger moves their funds.
+    /// The id of the module account called `name`. Module ids are hashes: some happen to decode
+    /// as curve points, but finding a private key for one is as hard as inverting BLAKE3 and
+    /// solving a discrete logarithm, so only the ledger moves their funds.
     pub fn module(name: &str) -> AccountId {
         AccountId(hash(Domain::Module, name.as_bytes()).0)
     }

@@ -377,3 +377,20 @@ fn rfc8032_test_1_verifies_and_is_reproduced() {
     assert!(verdicts(&cases).iter().all(|v| *v));
     assert!(one_batch_equation(&cases));
 }
+
+#[test]
+fn is_small_order_knows_exactly_the_fourteen_encodings() {
+    let computed: std::collections::BTreeSet<[u8; 32]> =
+        small_order_encodings().into_iter().collect();
+    assert_eq!(computed.len(), 14);
+    for enc in &computed {
+        assert!(
+            cadenza_types::crypto::is_small_order(&AccountId(*enc)),
+            "{enc:02x?}"
+        );
+    }
+    for seed in 0..64u8 {
+        let key = SecretKey::from_seed([seed; 32]).account();
+        assert!(!cadenza_types::crypto::is_small_order(&key));
+    }
+}
