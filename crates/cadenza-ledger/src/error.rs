@@ -24,6 +24,11 @@ pub enum TxError {
         /// The transaction's.
         found: ChainId,
     },
+    /// The signer's key is a point of small order, for which anyone can forge signatures.
+    #[error(
+        "the signer's key is a small-order point that anyone can sign for; use a key from a real key generator"
+    )]
+    SmallOrderKey,
     /// The signature is not the signer's over this transaction.
     #[error("bad signature: the transaction is not signed by its signer's key")]
     BadSignature,
@@ -201,6 +206,7 @@ impl TxError {
         !matches!(
             self,
             TxError::WrongChain { .. }
+                | TxError::SmallOrderKey
                 | TxError::BadSignature
                 | TxError::StaleNonce { .. }
                 | TxError::FutureNonce { .. }
@@ -213,6 +219,7 @@ impl TxError {
     pub fn code(&self) -> &'static str {
         match self {
             TxError::WrongChain { .. } => "wrong_chain",
+            TxError::SmallOrderKey => "small_order_key",
             TxError::BadSignature => "bad_signature",
             TxError::StaleNonce { .. } => "stale_nonce",
             TxError::FutureNonce { .. } => "future_nonce",

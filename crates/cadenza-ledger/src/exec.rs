@@ -146,6 +146,9 @@ fn execute_tx(
             found: tx.chain_id.clone(),
         });
     }
+    if cadenza_types::crypto::is_small_order(&tx.signer) {
+        return refused(TxError::SmallOrderKey);
+    }
     if !pre.signature_ok {
         return refused(TxError::BadSignature);
     }

@@ -254,7 +254,9 @@ pub(crate) fn settle(
 
     let mut seen = HashSet::with_capacity(updates.len());
     let mut terms_cache: HashMap<TrackId, Option<StreamTerms>> = HashMap::new();
-    let mut takes: BTreeMap<(TrackId, AssetId), TrackTake> = BTreeMap::new();
+    // Summed per receipt in a hash map (a B-tree lookup per receipt costs more), then sorted
+    // below, so tracks are credited in key order as before.
+    let mut takes: HashMap<(TrackId, AssetId), TrackTake> = HashMap::new();
     let mut treasury_fees: BTreeMap<AssetId, u128> = BTreeMap::new();
     let mut provider_fees: BTreeMap<(AccountId, AssetId), u128> = BTreeMap::new();
 
@@ -333,6 +335,7 @@ pub(crate) fn settle(
         ctx.credit(&provider, &asset, Amount::new(fee))?;
     }
     let epoch = ctx.now_ms() / ctx.params().epoch_ms;
+    let takes: BTreeMap<(TrackId, AssetId), TrackTake> = takes.into_iter().collect();
     for ((track, asset), take) in takes {
         royalties::credit_revenue(ctx, &track, &asset, Amount::new(take.to_vault))?;
         let streams_key = keys::track_streams(&track);

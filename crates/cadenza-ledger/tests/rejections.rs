@@ -235,6 +235,31 @@ fn a_signature_with_non_canonical_s_is_refused() {
 }
 
 #[test]
+fn a_small_order_signer_is_refused_though_its_forged_signature_verifies() {
+    let mut s = setup();
+    // The identity point: under ZIP-215, R = identity and s = 0 verify for every message.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let signer = cadenza_types::AccountId(identity);
+    let tx = cadenza_types::Transaction {
+        chain_id: chain_id(),
+        signer,
+        nonce: 0,
+        fee: Amount::new(FEE),
+        action: Action::Faucet,
+    };
+    let mut forged = [0u8; 64];
+    forged[0] = 1;
+    let forged = Signature(forged);
+    assert!(cadenza_types::crypto::verify(&signer, tx.hash().as_bytes(), &forged).is_ok());
+    let stx = SignedTransaction {
+        tx,
+        signature: forged,
+    };
+    expect_refused(&mut s.chain, stx, TxError::SmallOrderKey);
+}
+
+#[test]
 fn a_fee_below_the_minimum_is_refused() {
     let mut s = setup();
     let mut tx = s.artist.tx(Action::Transfer {

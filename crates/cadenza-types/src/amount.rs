@@ -63,6 +63,14 @@ impl Amount {
     /// Computed in 256 bits, so it never overflows; `bps` above 10,000 is capped at 100%.
     pub fn bps(self, bps: u16) -> Amount {
         let bps = u128::from(bps).min(BPS_DENOMINATOR);
+        // Settlement splits every receipt with this, so the common case stays in 64 bits: when
+        // the amount is at most u64::MAX / 10,000 the product fits and the floor is the same.
+        const FAST_MAX: u128 = (u64::MAX / BPS_DENOMINATOR as u64) as u128;
+        if self.0 <= FAST_MAX {
+            return Amount(u128::from(
+                self.0 as u64 * bps as u64 / BPS_DENOMINATOR as u64,
+            ));
+        }
         let wide = U256::from(self.0) * U256::from(bps) / U256::from(BPS_DENOMINATOR);
         Amount(wide.as_u128())
     }
@@ -202,8 +210,23 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn bps_matches_wide_arithmetic_everywhere(a: u128, shift in 0u32..128, b: u16) {
+            let a = a >> shift;
+            let capped = u128::from(b).min(BPS_DENOMINATOR);
+            let wide = U256::from(a) * U256::from(capped) / U256::from(BPS_DENOMINATOR);
+            proptest::prop_assert_eq!(Amount::new(a).bps(b).get(), wide.as_u128());
+        }
+    }
+
     #[test]
     fn bps_rounds_down_without_overflow() {
+        let fast_max = u128::from(u64::MAX / 10_000);
+        for a in [fast_max - 1, fast_max, fast_max + 1] {
+            let wide = U256::from(a) * U256::from(9_999u32) / U256::from(10_000u32);
+            assert_eq!(Amount::new(a).bps(9_999).get(), wide.as_u128());
+        }
         assert_eq!(Amount::new(999).bps(250), Amount::new(24));
         assert_eq!(Amount::MAX.bps(10_000), Amount::MAX);
         assert_eq!(Amount::MAX.bps(5_000), Amount::new(u128::MAX / 2));
