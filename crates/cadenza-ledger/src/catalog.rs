@@ -115,6 +115,7 @@ pub(crate) fn register_track(
     check_licence(ctx, licence)?;
     check_holders(holders)?;
 
+    ctx.env.forget_terms(&track_id);
     let shares_asset = AssetId::shares(&track_id);
     let short = &track_id.0.to_hex()[..8];
     ctx.put(
@@ -176,6 +177,7 @@ pub(crate) fn update_licence(
         track.revenue_assets.push(licence.price.asset);
     }
     track.licence = licence.clone();
+    ctx.env.forget_terms(track_id);
     ctx.put(keys::track(track_id), &track);
     ctx.emit(Event::LicenceUpdated { track: *track_id });
     Ok(())

@@ -1,5 +1,8 @@
 //! The view a transaction executes in: its own writes over the block's writes over the base state.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use cadenza_types::encoding::{Decode, Encode};
 use cadenza_types::{AccountId, Amount, AssetId, ChainId, TrackId};
 
@@ -7,6 +10,7 @@ use crate::error::TxError;
 use crate::events::Event;
 use crate::params::Params;
 use crate::records::{self, Account, AssetInfo, Track, keys};
+use crate::settlement::StreamTerms;
 use crate::state::{Overlay, StateView};
 
 /// Execution context of one transaction (or of one step of block processing).
@@ -24,6 +28,17 @@ pub(crate) struct Env {
     pub(crate) params: Params,
     pub(crate) now_ms: u64,
     pub(crate) proposer: AccountId,
+    /// Stream terms of tracks read so far in this block. Settlement looks a track up once per
+    /// receipt, so this saves decoding a track record a hundred thousand times per block. The
+    /// catalog drops a track's entry whenever it writes that track.
+    pub(crate) terms: RefCell<HashMap<TrackId, Option<StreamTerms>>>,
+}
+
+impl Env {
+    /// Forgets the cached terms of `track` (it is being registered or its licence changed).
+    pub(crate) fn forget_terms(&self, track: &TrackId) {
+        self.terms.borrow_mut().remove(track);
+    }
 }
 
 impl<'a> Ctx<'a> {

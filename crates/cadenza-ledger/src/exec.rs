@@ -88,6 +88,7 @@ pub fn execute_block(state: &dyn StateView, block: &Block) -> Result<BlockOutcom
         params,
         now_ms: block.time_ms,
         proposer: block.proposer,
+        terms: Default::default(),
     };
     let prepared = prepass(state, &block.txs);
 

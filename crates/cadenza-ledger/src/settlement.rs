@@ -253,7 +253,6 @@ pub(crate) fn settle(
     };
 
     let mut seen = HashSet::with_capacity(updates.len());
-    let mut terms_cache: HashMap<TrackId, Option<StreamTerms>> = HashMap::new();
     // Summed per receipt in a hash map (a B-tree lookup per receipt costs more), then sorted
     // below, so tracks are credited in key order as before.
     let mut takes: HashMap<(TrackId, AssetId), TrackTake> = HashMap::new();
@@ -279,8 +278,9 @@ pub(crate) fn settle(
             },
             _ => Precomputed::default(),
         };
+        let mut cache = block_env.terms.borrow_mut();
         let mut terms = |track: &TrackId| {
-            *terms_cache.entry(*track).or_insert_with(|| {
+            *cache.entry(*track).or_insert_with(|| {
                 ctx.track(track)
                     .map(|t| StreamTerms::of(&t.licence, min_play_ms))
             })

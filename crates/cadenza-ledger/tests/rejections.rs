@@ -699,3 +699,74 @@ fn every_error_has_a_distinct_stable_code() {
         ]
     );
 }
+
+#[test]
+fn a_licence_change_applies_to_later_settlements_in_the_same_block() {
+    let mut s = setup();
+    let t = at(&s);
+    let first = s.listener.pay(vec![Listener::receipt(s.track, PRICE, t)]);
+    let second = s.listener.pay(vec![Listener::receipt(s.track, PRICE, t)]);
+    let mut both = second.clone();
+    both.receipts.insert(0, first.receipts[0]);
+    let settle_first = s.provider.sign(Action::SettleChannels {
+        updates: vec![first],
+    });
+    let raise = s.artist.sign(Action::UpdateLicence {
+        track: s.track,
+        licence: licence(PRICE + 1),
+    });
+    let settle_second = s.provider.sign(Action::SettleChannels {
+        updates: vec![second],
+    });
+    let outcomes = s.chain.execute(vec![settle_first, raise, settle_second]);
+    assert_eq!(outcomes[0].result, Ok(()));
+    assert_eq!(outcomes[1].result, Ok(()));
+    assert_eq!(
+        outcomes[2].result,
+        Err(TxError::Settlement {
+            index: 0,
+            error: SettleError::PriceNotMet {
+                index: 0,
+                price: Amount::new(PRICE + 1),
+                paid: Amount::new(PRICE),
+            },
+        })
+    );
+}
+
+#[test]
+fn a_track_registered_mid_block_can_be_settled_later_in_that_block() {
+    let mut s = setup();
+    let t = at(&s);
+    let e = essence(77);
+    let fresh = TrackId::from_essence(&e);
+    let early = s.listener.pay(vec![Listener::receipt(fresh, PRICE, t)]);
+    let settle_early = s.provider.sign(Action::SettleChannels {
+        updates: vec![early.clone()],
+    });
+    let register = s.artist.sign(register_action(
+        e,
+        &[(s.artist.account(), 1_000_000)],
+        PRICE,
+    ));
+    let settle_late = s.provider.sign(Action::SettleChannels {
+        updates: vec![early],
+    });
+    let outcomes = s.chain.execute(vec![settle_early, register, settle_late]);
+    assert_eq!(
+        outcomes[0].result,
+        Err(TxError::Settlement {
+            index: 0,
+            error: SettleError::UnknownTrack {
+                index: 0,
+                track: fresh
+            },
+        })
+    );
+    assert_eq!(outcomes[1].result, Ok(()));
+    assert_eq!(outcomes[2].result, Ok(()));
+    assert_eq!(
+        cadenza_ledger::query::track_streams(&s.chain.state, &fresh),
+        1
+    );
+}
