@@ -667,7 +667,7 @@ fn the_faucet_pays_once_per_cooldown() {
 }
 
 #[test]
-fn every_error_has_a_distinct_stable_code() {
+fn error_codes_are_stable_snake_case() {
     let errors = [
         TxError::BadSignature.code(),
         TxError::StaleNonce {
