@@ -166,12 +166,7 @@ fn execute_tx(
             found: tx.nonce,
         });
     }
-    let fee_exempt = matches!(tx.action, Action::Faucet) && env.params.faucet.is_some();
-    let min_fee = if fee_exempt {
-        Amount::ZERO
-    } else {
-        env.params.min_fee
-    };
+    let min_fee = env.params.min_fee_for(&tx.action);
     if tx.fee < min_fee {
         return refused(TxError::FeeTooLow {
             min: min_fee,

@@ -1,7 +1,7 @@
 //! Protocol parameters and the genesis configuration.
 
 use cadenza_types::encoding::{Decode, DecodeError, Encode, Reader, Writer};
-use cadenza_types::{AccountId, Amount, AssetId, ChainId};
+use cadenza_types::{AccountId, Action, Amount, AssetId, ChainId};
 
 /// The symbol of the native asset, which pays fees.
 pub const NATIVE_SYMBOL: &str = "CDZ";
@@ -70,6 +70,17 @@ impl Default for Params {
 }
 
 impl Params {
+    /// The least fee a transaction with `action` must offer: `min_fee`, except the devnet
+    /// faucet's drip, which is free where a faucet exists (a new account has nothing to pay
+    /// with). Block execution and mempool admission both use this one rule.
+    pub fn min_fee_for(&self, action: &Action) -> Amount {
+        if matches!(action, Action::Faucet) && self.faucet.is_some() {
+            Amount::ZERO
+        } else {
+            self.min_fee
+        }
+    }
+
     /// Checks the parameters' own consistency.
     pub fn validate(&self) -> Result<(), &'static str> {
         if u32::from(self.protocol_fee_bps) + u32::from(self.provider_fee_bps) > 10_000 {
