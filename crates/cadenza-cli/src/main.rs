@@ -1,0 +1,315 @@
+//! `cadenza`: the command line for operators, artists, listeners and scripts.
+//!
+//! Thin by design: it parses arguments, asks for passphrases, and prints results (human-readable,
+//! or one JSON document with `--json`); the work is done by the library crates. Errors carry a
+//! stable code, a message that says what to do, and an exit status (see [`CliError`]).
+
+mod keystore;
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cadenza_types::SecretKey;
+use clap::{CommandFactory, Parser, Subcommand};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use keystore::{KdfCost, KeyDir, Keystore, KeystoreError};
+
+/// Cadenza: pay-per-stream music on a ledger no one company runs.
+#[derive(Parser, Debug)]
+#[command(name = "cadenza", version, about, propagate_version = true)]
+struct Cli {
+    /// Where keys and settings live.
+    #[arg(long, global = true, env = "CADENZA_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Print one JSON document for scripts instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create, import, export and inspect keys (kept encrypted under a passphrase).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Create a new key and store it encrypted.
+    New {
+        /// A local name for the key (a-z, 0-9, -, _).
+        name: String,
+    },
+    /// Store an existing key, read as 64 hex digits (its 32-byte seed) from standard input.
+    Import {
+        /// A local name for the key.
+        name: String,
+    },
+    /// Print a key's secret seed as hex, after its passphrase. Anyone holding it controls the
+    /// account.
+    Export {
+        /// The key's name.
+        name: String,
+    },
+    /// List the stored keys and their accounts.
+    List,
+    /// Show a key's account (did:key) and public key.
+    Show {
+        /// The key's name.
+        name: String,
+    },
+}
+
+/// What went wrong, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    #[error("no passphrase: set CADENZA_PASSPHRASE for scripts, or run in a terminal to be asked")]
+    NoPassphrase,
+    #[error("the passphrases do not match; try again")]
+    PassphraseMismatch,
+    #[error("passphrase too short: use at least 8 characters")]
+    WeakPassphrase,
+    #[error("expected the key's 32-byte seed as 64 hex digits on standard input")]
+    BadSeed,
+    #[error("cannot find a home folder: pass --home DIR or set CADENZA_HOME")]
+    NoHome,
+}
+
+impl CliError {
+    /// A stable code for scripts.
+    fn code(&self) -> &'static str {
+        match self {
+            CliError::Keystore(e) => match e {
+                KeystoreError::WrongPassphrase(_) => "wrong_passphrase",
+                KeystoreError::NotFound(_) => "key_not_found",
+                KeystoreError::Exists(_) => "key_exists",
+                KeystoreError::BadName(_) => "bad_key_name",
+                KeystoreError::Corrupt { .. } => "keystore_corrupt",
+                KeystoreError::Io { .. } => "io",
+            },
+            CliError::NoPassphrase => "no_passphrase",
+            CliError::PassphraseMismatch => "passphrase_mismatch",
+            CliError::WeakPassphrase => "weak_passphrase",
+            CliError::BadSeed => "bad_seed",
+            CliError::NoHome => "no_home",
+        }
+    }
+
+    /// The exit status: 3 for a missing key, 4 for a wrong passphrase, 1 otherwise (clap uses 2
+    /// for usage errors).
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Keystore(KeystoreError::NotFound(_)) => 3,
+            CliError::Keystore(KeystoreError::WrongPassphrase(_)) => 4,
+            _ => 1,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    json!({ "error": { "code": e.code(), "message": e.to_string() } })
+                );
+            } else {
+                eprintln!("error: {e}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn home(cli: &Cli) -> Result<PathBuf, CliError> {
+    if let Some(h) = &cli.home {
+        return Ok(h.clone());
+    }
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cadenza"))
+        .ok_or(CliError::NoHome)
+}
+
+/// The passphrase: `CADENZA_PASSPHRASE` for scripts, else asked on the terminal without echo
+/// (twice when creating a keystore). Never printed or logged.
+fn passphrase(prompt: &str, confirm: bool) -> Result<Zeroizing<String>, CliError> {
+    if let Ok(p) = std::env::var("CADENZA_PASSPHRASE") {
+        return Ok(Zeroizing::new(p));
+    }
+    let first =
+        Zeroizing::new(rpassword::prompt_password(prompt).map_err(|_| CliError::NoPassphrase)?);
+    if confirm {
+        let again = Zeroizing::new(
+            rpassword::prompt_password("Repeat it: ").map_err(|_| CliError::NoPassphrase)?,
+        );
+        if *first != *again {
+            return Err(CliError::PassphraseMismatch);
+        }
+    }
+    Ok(first)
+}
+
+fn new_passphrase() -> Result<Zeroizing<String>, CliError> {
+    let p = passphrase("New passphrase: ", true)?;
+    if p.chars().count() < 8 {
+        return Err(CliError::WeakPassphrase);
+    }
+    Ok(p)
+}
+
+fn kdf_cost() -> KdfCost {
+    KdfCost::default()
+}
+
+fn print_key(
+    json: bool,
+    name: &str,
+    key_did: &str,
+    public_hex: &str,
+    path: Option<&std::path::Path>,
+) {
+    if json {
+        let mut doc = json!({ "name": name, "account": key_did, "public_key": public_hex });
+        if let Some(p) = path {
+            doc["path"] = json!(p.display().to_string());
+        }
+        println!("{doc}");
+    } else {
+        println!("{name}\t{key_did}");
+        if let Some(p) = path {
+            eprintln!("stored encrypted in {}", p.display());
+        }
+    }
+}
+
+fn store_new(cli: &Cli, name: &str, key: &SecretKey) -> Result<(), CliError> {
+    let dir = KeyDir::new(&home(cli)?);
+    // Refuse a taken or invalid name before asking for a passphrase.
+    match dir.load(name) {
+        Ok(_) => return Err(KeystoreError::Exists(name.to_owned()).into()),
+        Err(KeystoreError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let pass = new_passphrase()?;
+    let store = Keystore::seal(name, key, pass.as_bytes(), kdf_cost())?;
+    let path = dir.save(&store)?;
+    let account = key.account();
+    print_key(
+        cli.json,
+        name,
+        &account.to_did(),
+        &hex::encode(account.as_bytes()),
+        Some(&path),
+    );
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "cadenza",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Keys(KeysCommand::New { name }) => {
+            let mut seed = Zeroizing::new([0u8; 32]);
+            getrandom::fill(seed.as_mut()).map_err(|e| {
+                CliError::Keystore(KeystoreError::Io {
+                    action: "drawing randomness for",
+                    path: PathBuf::from(name),
+                    source: std::io::Error::other(e.to_string()),
+                })
+            })?;
+            store_new(&cli, name, &SecretKey::from_seed(*seed))
+        }
+        Command::Keys(KeysCommand::Import { name }) => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("paste the 64-hex-digit seed, then press Enter and Ctrl-D:");
+            }
+            let mut text = Zeroizing::new(String::new());
+            std::io::stdin()
+                .take(1024)
+                .read_to_string(&mut text)
+                .map_err(|_| CliError::BadSeed)?;
+            let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| CliError::BadSeed)?);
+            let seed: [u8; 32] = bytes.as_slice().try_into().map_err(|_| CliError::BadSeed)?;
+            store_new(&cli, name, &SecretKey::from_seed(seed))
+        }
+        Command::Keys(KeysCommand::Export { name }) => {
+            let dir = KeyDir::new(&home(&cli)?);
+            let (store, path) = dir.load(name)?;
+            let pass = passphrase("Passphrase: ", false)?;
+            let key = store.open(pass.as_bytes(), &path)?;
+            let seed = Zeroizing::new(hex::encode(key.seed()));
+            eprintln!(
+                "warning: this is the secret key of {}; anyone who sees it controls the account",
+                store.account
+            );
+            if cli.json {
+                println!(
+                    "{}",
+                    json!({ "name": name, "account": store.account, "seed": *seed })
+                );
+            } else {
+                println!("{}", *seed);
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::List) => {
+            let dir = KeyDir::new(&home(&cli)?);
+            let mut keys = Vec::new();
+            for name in dir.names()? {
+                let (store, _) = dir.load(&name)?;
+                keys.push((name, store.account));
+            }
+            if cli.json {
+                let list: Vec<_> = keys
+                    .iter()
+                    .map(|(n, a)| json!({ "name": n, "account": a }))
+                    .collect();
+                println!("{}", json!({ "keys": list }));
+            } else if keys.is_empty() {
+                eprintln!("no keys yet; create one with `cadenza keys new NAME`");
+            } else {
+                for (n, a) in keys {
+                    println!("{n}\t{a}");
+                }
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Show { name }) => {
+            let dir = KeyDir::new(&home(&cli)?);
+            let (store, path) = dir.load(name)?;
+            let account =
+                cadenza_types::AccountId::from_did(&store.account).expect("checked when loaded");
+            print_key(
+                cli.json,
+                name,
+                &store.account,
+                &hex::encode(account.as_bytes()),
+                Some(&path),
+            );
+            Ok(())
+        }
+    }
+}
