@@ -19,8 +19,6 @@
 //! fallback, so the acceptance tests also run ed25519-zebra's batch verifier (the one
 //! `verify_many` uses) directly on the whole set.
 
-use std::convert::Infallible;
-
 use cadenza_types::crypto::{self, SigItem, SignatureError};
 use cadenza_types::{AccountId, SecretKey, Signature};
 use curve25519_dalek::constants::EIGHT_TORSION;
@@ -88,66 +86,28 @@ fn small_order_encodings() -> Vec<[u8; 32]> {
     encodings
 }
 
-/// A deterministic coefficient source for driving ed25519-zebra's batch verifier directly.
-struct TestRng(blake3::OutputReader);
-
-impl TestRng {
-    fn new() -> Self {
-        let mut h = blake3::Hasher::new_derive_key("cadenza/tests/zip215-batch-rng/v1");
-        h.update(b"fixed");
-        TestRng(h.finalize_xof())
-    }
-}
-
-impl rand_core::TryRng for TestRng {
-    type Error = Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let mut b = [0u8; 4];
-        self.0.fill(&mut b);
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        let mut b = [0u8; 8];
-        self.0.fill(&mut b);
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        self.0.fill(dst);
-        Ok(())
-    }
-}
-
-impl rand_core::TryCryptoRng for TestRng {}
-
 /// One signed statement: who, what, the signature.
 type Case = (AccountId, Vec<u8>, Signature);
 
-/// One batch equation over all `cases` with ed25519-zebra's batch verifier, as `verify_many`
-/// runs it first.
-fn one_batch_equation(cases: &[Case]) -> bool {
-    let mut verifier = ed25519_zebra::batch::Verifier::new();
-    for (signer, message, signature) in cases {
-        verifier.queue((
-            ed25519_zebra::VerificationKeyBytes::from(signer.0),
-            ed25519_zebra::Signature::from_bytes(&signature.0),
-            message.as_slice(),
-        ));
-    }
-    verifier.verify(TestRng::new()).is_ok()
-}
-
-fn verdicts(cases: &[Case]) -> Vec<bool> {
-    let items: Vec<SigItem<'_>> = cases
+/// The cases as batch items.
+fn sig_items(cases: &[Case]) -> Vec<SigItem<'_>> {
+    cases
         .iter()
         .map(|(signer, message, signature)| SigItem {
             signer,
             message,
             signature,
         })
-        .collect();
+        .collect()
+}
+
+/// One batch equation over all `cases`, as `verify_many` runs it first (no bisection).
+fn one_batch_equation(cases: &[Case]) -> bool {
+    crypto::batch_equation_holds(&sig_items(cases))
+}
+
+fn verdicts(cases: &[Case]) -> Vec<bool> {
+    let items = sig_items(cases);
     crypto::verify_many(&items)
 }
 
