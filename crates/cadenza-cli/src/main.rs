@@ -4,6 +4,7 @@
 //! or one JSON document with `--json`); the work is done by the library crates. Errors carry a
 //! stable code, a message that says what to do, and an exit status (see [`CliError`]).
 
+mod genesis;
 mod keystore;
 
 use std::io::{IsTerminal, Read};
@@ -36,6 +37,9 @@ enum Command {
     /// Create, import, export and inspect keys (kept encrypted under a passphrase).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Work with genesis files (the JSON a chain starts from).
+    #[command(subcommand)]
+    Genesis(GenesisCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -70,6 +74,15 @@ enum KeysCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum GenesisCommand {
+    /// Check a genesis file and summarise the chain it starts.
+    Check {
+        /// The genesis file.
+        file: PathBuf,
+    },
+}
+
 /// What went wrong, with what to do about it.
 #[derive(Debug, thiserror::Error)]
 enum CliError {
@@ -85,6 +98,13 @@ enum CliError {
     BadSeed,
     #[error("cannot find a home folder: pass --home DIR or set CADENZA_HOME")]
     NoHome,
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Genesis(#[from] genesis::GenesisFileError),
 }
 
 impl CliError {
@@ -104,6 +124,8 @@ impl CliError {
             CliError::WeakPassphrase => "weak_passphrase",
             CliError::BadSeed => "bad_seed",
             CliError::NoHome => "no_home",
+            CliError::Read { .. } => "io",
+            CliError::Genesis(_) => "invalid_genesis",
         }
     }
 
@@ -229,6 +251,40 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 "cadenza",
                 &mut std::io::stdout(),
             );
+            Ok(())
+        }
+        Command::Genesis(GenesisCommand::Check { file }) => {
+            let text = std::fs::read_to_string(file).map_err(|source| CliError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let genesis = genesis::GenesisFile::parse(&text)?.to_genesis()?;
+            let assets: Vec<_> = genesis
+                .assets
+                .iter()
+                .map(|a| {
+                    let total = a.balances.iter().fold(cadenza_types::Amount::ZERO, |t, (_, x)| {
+                        t.checked_add(*x).expect("checked by the ledger's genesis")
+                    });
+                    json!({ "symbol": a.symbol, "holders": a.balances.len(), "supply": total.display_units(a.decimals) })
+                })
+                .collect();
+            if cli.json {
+                println!(
+                    "{}",
+                    json!({ "valid": true, "chain_id": genesis.chain_id.as_str(), "assets": assets })
+                );
+            } else {
+                println!("valid genesis for chain {}", genesis.chain_id);
+                for a in assets {
+                    println!(
+                        "  {}: {} held by {} accounts",
+                        a["symbol"].as_str().unwrap_or("?"),
+                        a["supply"].as_str().unwrap_or("?"),
+                        a["holders"]
+                    );
+                }
+            }
             Ok(())
         }
         Command::Keys(KeysCommand::New { name }) => {
