@@ -1,0 +1,367 @@
+//! Validators on Commonware's deterministic runtime and simulated network. Every test prints
+//! its seed; rerun a failure with the same seed to replay it exactly.
+
+use std::time::Duration;
+
+use cadenza_ledger::{Genesis, GenesisAsset, Params, native_asset, query, testkit::Wallet};
+use cadenza_node::sim::{Validator, ValidatorConfig, max_message_size, start_validator};
+use cadenza_types::{AccountId, Action, Amount, ChainId};
+use commonware_cryptography::{Signer as _, ed25519};
+use commonware_p2p::simulated::{self, Link, Network, Oracle};
+use commonware_runtime::{Clock as _, Runner as _, Supervisor as _, deterministic};
+use commonware_utils::probability;
+
+const FUNDS: u128 = 1_000_000_000;
+const FEE: u128 = 1_000;
+
+fn chain_id() -> ChainId {
+    ChainId::new("cadenza-sim").unwrap()
+}
+
+fn wallets(n: u8) -> Vec<Wallet> {
+    (0..n)
+        .map(|i| Wallet::new([100 + i; 32], chain_id(), Amount::new(FEE)))
+        .collect()
+}
+
+fn genesis(accounts: &[AccountId]) -> Genesis {
+    Genesis {
+        chain_id: chain_id(),
+        time_ms: 0,
+        params: Params::default(),
+        assets: vec![GenesisAsset {
+            symbol: "CDZ".into(),
+            decimals: 9,
+            balances: accounts.iter().map(|a| (*a, Amount::new(FUNDS))).collect(),
+        }],
+        faucet: None,
+    }
+}
+
+fn keys(n: u64) -> Vec<ed25519::PrivateKey> {
+    let mut keys: Vec<_> = (0..n).map(ed25519::PrivateKey::from_seed).collect();
+    keys.sort_by_key(|k| k.public_key());
+    keys
+}
+
+async fn network(
+    context: &deterministic::Context,
+    participants: &[ed25519::PublicKey],
+) -> Oracle<ed25519::PublicKey, deterministic::Context> {
+    let (network, oracle) = Network::new_with_peers(
+        context.child("network"),
+        simulated::Config {
+            max_size: max_message_size(participants.len() as u32),
+            max_peers_per_set: std::num::NonZeroUsize::new(participants.len()).unwrap(),
+            disconnect_on_block: true,
+            tracked_peer_sets: std::num::NonZeroUsize::new(1).unwrap(),
+        },
+        participants.to_vec(),
+    )
+    .await;
+    network.start();
+    oracle
+}
+
+fn link(success_rate: commonware_utils::Probability) -> Link {
+    Link {
+        latency: Duration::from_millis(50),
+        jitter: Duration::from_millis(10),
+        success_rate,
+    }
+}
+
+async fn connect(
+    oracle: &Oracle<ed25519::PublicKey, deterministic::Context>,
+    from: &[ed25519::PublicKey],
+    to: &[ed25519::PublicKey],
+    link: &Link,
+) {
+    for a in from {
+        for b in to {
+            if a != b {
+                oracle
+                    .add_link(a.clone(), b.clone(), link.clone())
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn disconnect(
+    oracle: &Oracle<ed25519::PublicKey, deterministic::Context>,
+    from: &[ed25519::PublicKey],
+    to: &[ed25519::PublicKey],
+) {
+    for a in from {
+        for b in to {
+            oracle.remove_link(a.clone(), b.clone()).await.unwrap();
+            oracle.remove_link(b.clone(), a.clone()).await.unwrap();
+        }
+    }
+}
+
+fn runner(seed: u64) -> deterministic::Runner {
+    println!("seed = {seed}");
+    deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(seed)
+            .with_timeout(Some(Duration::from_secs(600))),
+    )
+}
+
+fn config(
+    key: &ed25519::PrivateKey,
+    participants: &[ed25519::PublicKey],
+    genesis: &Genesis,
+) -> ValidatorConfig {
+    ValidatorConfig {
+        key: key.clone(),
+        participants: participants.to_vec(),
+        genesis: genesis.clone(),
+        namespace: b"cadenza-sim".to_vec(),
+        mempool_capacity: 1024,
+    }
+}
+
+/// Every validator has the same finalized block (digest and state root) at every height up to
+/// `height`, and the same committed root there.
+async fn assert_agreement(validators: &[Validator], height: u64) {
+    for h in 1..=height {
+        let reference = validators[0]
+            .finalized_block(h)
+            .await
+            .expect("finalized block");
+        for v in &validators[1..] {
+            let block = v.finalized_block(h).await.expect("finalized block");
+            assert_eq!(
+                block.digest(),
+                reference.digest(),
+                "block digest at height {h}"
+            );
+            assert_eq!(block.inner().state_root, reference.inner().state_root);
+        }
+    }
+}
+
+use commonware_cryptography::Digestible as _;
+
+#[test]
+fn one_validator_finalizes_submitted_transfers() {
+    let seed = 7;
+    runner(seed).start(|context| async move {
+        let keys = keys(1);
+        let participants: Vec<_> = keys.iter().map(|k| k.public_key()).collect();
+        let mut wallets = wallets(2);
+        let genesis = genesis(&wallets.iter().map(Wallet::account).collect::<Vec<_>>());
+        let mut oracle = network(&context, &participants).await;
+        let validator = start_validator(
+            context.child("validator_0"),
+            &mut oracle,
+            config(&keys[0], &participants, &genesis),
+        )
+        .await
+        .unwrap();
+
+        let to = wallets[1].account();
+        for _ in 0..5 {
+            let tx = wallets[0].sign(Action::Transfer {
+                to,
+                asset: native_asset(),
+                amount: Amount::new(1_000),
+            });
+            validator.mempool().submit(tx).unwrap();
+        }
+        // A transaction that fails (nonce from the future) is an outcome, not an invalid block.
+        let mut skipped = wallets[0].clone();
+        skipped.nonce += 10;
+        validator
+            .mempool()
+            .submit(skipped.sign(Action::Transfer {
+                to,
+                asset: native_asset(),
+                amount: Amount::new(1),
+            }))
+            .unwrap();
+
+        validator.progress().wait_for(3).await;
+        assert!(
+            validator.mempool().is_empty(),
+            "finalized transactions leave the mempool"
+        );
+        let store = validator.shared.store.lock().await;
+        let state = store.view(&cadenza_node::store::Base::Committed);
+        assert_eq!(
+            query::balance(&state, &to, &native_asset()),
+            Amount::new(FUNDS + 5_000)
+        );
+        assert_eq!(query::account(&state, &wallets[0].account()).nonce, 5);
+        // The fees went to the proposer, the validator's account.
+        let proposer = AccountId(keys[0].public_key().as_ref().try_into().unwrap());
+        assert_eq!(
+            query::balance(&state, &proposer, &native_asset()),
+            Amount::new(5 * FEE)
+        );
+        // The committed root is the root of the last finalized block, with a proof of a balance.
+        let (height, root) = (store.height(), store.root());
+        let block = validator.finalized_block(height).await.unwrap();
+        assert_eq!(block.inner().state_root, root);
+        let key = cadenza_ledger::records::keys::balance(&to, &native_asset());
+        let (value, proof) = store.prove(&key).await.unwrap().unwrap();
+        assert!(
+            cadenza_node::store::StateStore::<deterministic::Context>::verify_proof(
+                &key, &value, &proof, &root
+            )
+        );
+        assert!(
+            !cadenza_node::store::StateStore::<deterministic::Context>::verify_proof(
+                &key, b"forged", &proof, &root
+            )
+        );
+        println!("one validator: height {height} at {:?}", context.current());
+    });
+}
+
+fn four_validators_with_loss_and_partition(seed: u64) {
+    runner(seed).start(|context| async move {
+        let keys = keys(4);
+        let participants: Vec<_> = keys.iter().map(|k| k.public_key()).collect();
+        let mut wallets = wallets(2);
+        let genesis = genesis(&wallets.iter().map(Wallet::account).collect::<Vec<_>>());
+        let mut oracle = network(&context, &participants).await;
+        // 20% of messages are lost on every link.
+        connect(&oracle, &participants, &participants, &link(probability!(0.8))).await;
+
+        let mut validators = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            validators.push(
+                start_validator(
+                    context.child(["validator_0", "validator_1", "validator_2", "validator_3"][i]),
+                    &mut oracle,
+                    config(key, &participants, &genesis),
+                )
+                .await
+                .unwrap(),
+            );
+        }
+        let to = wallets[1].account();
+        for _ in 0..4 {
+            let tx = wallets[0].sign(Action::Transfer {
+                to,
+                asset: native_asset(),
+                amount: Amount::new(7),
+            });
+            for v in &validators {
+                v.mempool().submit(tx.clone()).unwrap();
+            }
+        }
+        for v in &validators {
+            v.progress().wait_for(3).await;
+        }
+
+        // Partition {0, 1} from {2, 3}: no quorum on either side, so nothing finalizes.
+        let (left, right) = participants.split_at(2);
+        disconnect(&oracle, left, right).await;
+        context.sleep(Duration::from_secs(10)).await;
+        let stalled: Vec<u64> = validators.iter().map(|v| v.progress().committed().0).collect();
+
+        // Heal: every validator catches up and the chain moves on.
+        connect(&oracle, left, right, &link(probability!(0.8))).await;
+        connect(&oracle, right, left, &link(probability!(0.8))).await;
+        let target = stalled.iter().max().unwrap() + 5;
+        for v in &validators {
+            v.progress().wait_for(target).await;
+        }
+        let height = validators.iter().map(|v| v.progress().committed().0).min().unwrap();
+        assert_agreement(&validators, height).await;
+        let roots: Vec<_> = validators.iter().map(|v| v.progress().committed()).collect();
+        let store = validators[0].shared.store.lock().await;
+        let state = store.view(&cadenza_node::store::Base::Committed);
+        assert_eq!(query::balance(&state, &to, &native_asset()), Amount::new(FUNDS + 28));
+        println!(
+            "seed {seed}: stalled at {stalled:?} during the partition, agreed up to {height}, tips {:?}, at {:?}",
+            roots.iter().map(|r| r.0).collect::<Vec<_>>(),
+            context.current()
+        );
+    });
+}
+
+#[test]
+fn four_validators_agree_despite_loss_and_a_healed_partition() {
+    for seed in [1, 2, 3] {
+        four_validators_with_loss_and_partition(seed);
+    }
+}
+
+#[test]
+fn validator_restarts_from_its_storage_and_continues_the_chain() {
+    let seed = 11;
+    let keys = keys(1);
+    let participants: Vec<_> = keys.iter().map(|k| k.public_key()).collect();
+    let mut wallets = wallets(2);
+    let genesis = genesis(&wallets.iter().map(Wallet::account).collect::<Vec<_>>());
+    let to = wallets[1].account();
+    let first = wallets[0].sign(Action::Transfer {
+        to,
+        asset: native_asset(),
+        amount: Amount::new(5),
+    });
+    let second = wallets[0].sign(Action::Transfer {
+        to,
+        asset: native_asset(),
+        amount: Amount::new(6),
+    });
+
+    // First life: finalize a few blocks, then the runtime stops abruptly (unsynced writes are
+    // lost as in a crash).
+    let (before, checkpoint) = runner(seed).start_and_recover({
+        let (keys, participants, genesis) = (keys.clone(), participants.clone(), genesis.clone());
+        |context| async move {
+            let mut oracle = network(&context, &participants).await;
+            let validator = start_validator(
+                context.child("validator_0"),
+                &mut oracle,
+                config(&keys[0], &participants, &genesis),
+            )
+            .await
+            .unwrap();
+            validator.mempool().submit(first).unwrap();
+            validator.progress().wait_for(3).await;
+            validator.progress().committed().0
+        }
+    });
+
+    // Second life: recover from storage, check the root against the finalized block (done by
+    // `start_validator`), and keep going.
+    deterministic::Runner::from(checkpoint).start(|context| async move {
+        let mut oracle = network(&context, &participants).await;
+        let validator = start_validator(
+            context.child("validator_0_restarted"),
+            &mut oracle,
+            config(&keys[0], &participants, &genesis),
+        )
+        .await
+        .unwrap();
+        let (recovered, root) = validator.progress().committed();
+        assert!(
+            recovered >= before,
+            "recovered {recovered} < acknowledged {before}"
+        );
+        let block = validator.finalized_block(recovered).await.unwrap();
+        assert_eq!(Some(block.inner().state_root), root);
+
+        validator.mempool().submit(second).unwrap();
+        validator.progress().wait_for(recovered + 3).await;
+        let store = validator.shared.store.lock().await;
+        let state = store.view(&cadenza_node::store::Base::Committed);
+        assert_eq!(
+            query::balance(&state, &to, &native_asset()),
+            Amount::new(FUNDS + 11)
+        );
+        println!(
+            "restart: acknowledged {before}, recovered {recovered}, now {}",
+            store.height()
+        );
+    });
+}
