@@ -156,13 +156,12 @@ impl<E: commonware_storage::Context + Spawner> App<E> {
         loop {
             {
                 let store = self.shared.store.lock().await;
-                let newest = chain.last().expect("the chain holds the parent");
-                if newest.inner().height <= store.height() && !chain.is_empty() {
-                    // Everything from here down is committed (or on a dead fork): find the
-                    // newest block in the chain whose state is known.
-                    return self.execute_chain(store, chain).await;
-                }
-                if store.base_after(&newest.digest(), newest.inner()).is_some() {
+                let oldest = chain.last().expect("the chain holds the parent");
+                // Stop fetching ancestors once the oldest is known, or at the committed height
+                // (below it, a block is committed or on a fork the chain has left).
+                if oldest.inner().height <= store.height()
+                    || store.base_after(&oldest.digest(), oldest.inner()).is_some()
+                {
                     return self.execute_chain(store, chain).await;
                 }
             }
@@ -173,9 +172,9 @@ impl<E: commonware_storage::Context + Spawner> App<E> {
         }
     }
 
-    /// Executes `chain` (newest first; its last block's state is known, or it is at or below
-    /// the committed height) from its newest known block upwards, and returns the state after
-    /// its first block.
+    /// Executes `chain` (newest first; its oldest block's state is known, or it is at or below
+    /// the committed height) from its newest block with a known state upwards, and returns the
+    /// state after its first block.
     async fn execute_chain(
         &self,
         mut store: futures::lock::MutexGuard<'_, StateStore<E>>,
@@ -292,7 +291,9 @@ where
         }
         let base = match self.resolve(&parent, &mut ancestry).await {
             Ok(base) => base,
-            Err(Unresolved::Ended) => return false,
+            // Without its ancestors the block can be neither accepted nor refused: abstain until
+            // consensus cancels the request.
+            Err(Unresolved::Ended) => return futures::future::pending().await,
             Err(Unresolved::Stale | Unresolved::Invalid) => return false,
         };
         let mut store = self.shared.store.lock().await;

@@ -1,5 +1,6 @@
 //! Validators on Commonware's deterministic runtime and simulated network. Every test prints
-//! its seed; rerun a failure with the same seed to replay it exactly.
+//! its seed; rerun a failure with the same seed to replay it exactly (the multi-seed test takes
+//! `CADENZA_SIM_SEEDS=7,8,9`).
 
 use std::time::Duration;
 
@@ -8,7 +9,9 @@ use cadenza_node::sim::{Validator, ValidatorConfig, max_message_size, start_vali
 use cadenza_types::{AccountId, Action, Amount, ChainId};
 use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
-use commonware_runtime::{Clock as _, Runner as _, Supervisor as _, deterministic};
+use commonware_runtime::{
+    Clock as _, Handle, Runner as _, Spawner as _, Supervisor as _, deterministic,
+};
 use commonware_utils::probability;
 
 const FUNDS: u128 = 1_000_000_000;
@@ -99,6 +102,17 @@ async fn disconnect(
             oracle.remove_link(a.clone(), b.clone()).await.unwrap();
             oracle.remove_link(b.clone(), a.clone()).await.unwrap();
         }
+    }
+}
+
+/// The seeds to run: `CADENZA_SIM_SEEDS` (comma-separated) replays or extends, else `default`.
+fn seeds(default: &[u64]) -> Vec<u64> {
+    match std::env::var("CADENZA_SIM_SEEDS") {
+        Ok(list) => list
+            .split(',')
+            .map(|s| s.trim().parse().expect("CADENZA_SIM_SEEDS holds u64 seeds"))
+            .collect(),
+        Err(_) => default.to_vec(),
     }
 }
 
@@ -223,35 +237,63 @@ fn one_validator_finalizes_submitted_transfers() {
     });
 }
 
-fn four_validators_with_loss_and_partition(seed: u64) {
+/// Starts a validator in its own supervised task, so that aborting the task stops every actor
+/// of the validator (as a crash of its process would), leaving its storage behind.
+async fn spawn_validator(
+    context: &deterministic::Context,
+    oracle: &Oracle<ed25519::PublicKey, deterministic::Context>,
+    config: ValidatorConfig,
+) -> (Handle<()>, Validator) {
+    let (sender, receiver) = futures::channel::oneshot::channel();
+    let mut oracle = oracle.clone();
+    let handle = context.child("validator").spawn(move |context| async move {
+        let validator = start_validator(context.child("node"), &mut oracle, config)
+            .await
+            .expect("validator starts");
+        let _ = sender.send(validator);
+        futures::future::pending::<()>().await;
+    });
+    (handle, receiver.await.expect("validator started"))
+}
+
+fn transfer(wallet: &mut Wallet, to: AccountId, amount: u128) -> cadenza_types::SignedTransaction {
+    wallet.sign(Action::Transfer {
+        to,
+        asset: native_asset(),
+        amount: Amount::new(amount),
+    })
+}
+
+fn heights(validators: &[Validator]) -> Vec<u64> {
+    validators
+        .iter()
+        .map(|v| v.progress().committed().0)
+        .collect()
+}
+
+/// Four validators, 20% message loss on every link, a partition into two halves that heals,
+/// then a crash of one validator, which restarts from its storage and catches up.
+fn four_validators_with_loss_partition_and_crash(seed: u64) {
     runner(seed).start(|context| async move {
         let keys = keys(4);
         let participants: Vec<_> = keys.iter().map(|k| k.public_key()).collect();
         let mut wallets = wallets(2);
         let genesis = genesis(&wallets.iter().map(Wallet::account).collect::<Vec<_>>());
-        let mut oracle = network(&context, &participants).await;
-        // 20% of messages are lost on every link.
-        connect(&oracle, &participants, &participants, &link(probability!(0.8))).await;
+        let oracle = network(&context, &participants).await;
+        let lossy = link(probability!(0.8));
+        connect(&oracle, &participants, &participants, &lossy).await;
 
+        let mut handles = Vec::new();
         let mut validators = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            validators.push(
-                start_validator(
-                    context.child(["validator_0", "validator_1", "validator_2", "validator_3"][i]),
-                    &mut oracle,
-                    config(key, &participants, &genesis),
-                )
-                .await
-                .unwrap(),
-            );
+        for key in &keys {
+            let (handle, validator) =
+                spawn_validator(&context, &oracle, config(key, &participants, &genesis)).await;
+            handles.push(handle);
+            validators.push(validator);
         }
         let to = wallets[1].account();
         for _ in 0..4 {
-            let tx = wallets[0].sign(Action::Transfer {
-                to,
-                asset: native_asset(),
-                amount: Amount::new(7),
-            });
+            let tx = transfer(&mut wallets[0], to, 7);
             for v in &validators {
                 v.mempool().submit(tx.clone()).unwrap();
             }
@@ -260,37 +302,78 @@ fn four_validators_with_loss_and_partition(seed: u64) {
             v.progress().wait_for(3).await;
         }
 
-        // Partition {0, 1} from {2, 3}: no quorum on either side, so nothing finalizes.
+        // Partition {0, 1} from {2, 3}: neither side has a quorum, so nothing finalizes
+        // (messages in flight at the cut may still finalize a block in its first seconds).
         let (left, right) = participants.split_at(2);
         disconnect(&oracle, left, right).await;
+        for _ in 0..3 {
+            validators[0]
+                .mempool()
+                .submit(transfer(&mut wallets[0], to, 7))
+                .unwrap();
+        }
+        context.sleep(Duration::from_secs(3)).await;
+        let cut = heights(&validators);
         context.sleep(Duration::from_secs(10)).await;
-        let stalled: Vec<u64> = validators.iter().map(|v| v.progress().committed().0).collect();
+        let stalled = heights(&validators);
+        assert_eq!(cut, stalled, "a block finalized without a quorum");
 
-        // Heal: every validator catches up and the chain moves on.
-        connect(&oracle, left, right, &link(probability!(0.8))).await;
-        connect(&oracle, right, left, &link(probability!(0.8))).await;
-        let target = stalled.iter().max().unwrap() + 5;
+        // Heal: the chain moves on and includes what was submitted during the partition.
+        connect(&oracle, left, right, &lossy).await;
+        connect(&oracle, right, left, &lossy).await;
+        let healed = stalled.iter().max().unwrap() + 3;
+        for v in &validators {
+            v.progress().wait_for(healed).await;
+        }
+
+        // Crash validator 3; three of four are a quorum, so the chain goes on without it.
+        let crashed_at = validators[3].progress().committed().0;
+        handles.pop().unwrap().abort();
+        drop(validators.pop());
+        let moved_on = heights(&validators).into_iter().max().unwrap() + 5;
+        for v in &validators {
+            v.progress().wait_for(moved_on).await;
+        }
+
+        // Restart it from its storage: it recovers its committed block, then catches up.
+        let (_handle, restarted) =
+            spawn_validator(&context, &oracle, config(&keys[3], &participants, &genesis)).await;
+        let (recovered, _) = restarted.progress().committed();
+        assert!(
+            recovered >= crashed_at,
+            "lost committed blocks: {recovered} < {crashed_at}"
+        );
+        validators.push(restarted);
+        let target = heights(&validators).into_iter().max().unwrap() + 3;
         for v in &validators {
             v.progress().wait_for(target).await;
         }
-        let height = validators.iter().map(|v| v.progress().committed().0).min().unwrap();
+
+        let height = heights(&validators).into_iter().min().unwrap();
         assert_agreement(&validators, height).await;
-        let roots: Vec<_> = validators.iter().map(|v| v.progress().committed()).collect();
-        let store = validators[0].shared.store.lock().await;
-        let state = store.view(&cadenza_node::store::Base::Committed);
-        assert_eq!(query::balance(&state, &to, &native_asset()), Amount::new(FUNDS + 28));
+        for v in &validators {
+            let store = v.shared.store.lock().await;
+            let state = store.view(&cadenza_node::store::Base::Committed);
+            assert_eq!(
+                query::balance(&state, &to, &native_asset()),
+                Amount::new(FUNDS + 7 * 7)
+            );
+        }
         println!(
-            "seed {seed}: stalled at {stalled:?} during the partition, agreed up to {height}, tips {:?}, at {:?}",
-            roots.iter().map(|r| r.0).collect::<Vec<_>>(),
-            context.current()
+            "seed {seed}: partition stalled at {stalled:?}; validator 3 crashed at {crashed_at}, \
+             recovered {recovered}; agreed on every block up to {height}; simulated {:?}",
+            context
+                .current()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
         );
     });
 }
 
 #[test]
-fn four_validators_agree_despite_loss_and_a_healed_partition() {
-    for seed in [1, 2, 3] {
-        four_validators_with_loss_and_partition(seed);
+fn four_validators_agree_despite_loss_a_healed_partition_and_a_crash() {
+    for seed in seeds(&[1, 2, 3, 4, 5]) {
+        four_validators_with_loss_partition_and_crash(seed);
     }
 }
 
