@@ -363,9 +363,15 @@ impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
     }
 }
 
+/// How many finalized blocks marshal may deliver before the first is acknowledged (its
+/// `max_pending_acks`); the finalizer's queue holds exactly that many.
+pub const MAX_PENDING_ACKS: usize = 1;
+
+type Delivery = (Digested<Block>, commonware_utils::acknowledgement::Exact);
+
 /// Marshal's reporter: hands finalized blocks to the finalizer task, in order.
 pub struct FinalizedReporter {
-    sender: mpsc::UnboundedSender<(Digested<Block>, commonware_utils::acknowledgement::Exact)>,
+    sender: mpsc::Sender<Delivery>,
 }
 
 impl Clone for FinalizedReporter {
@@ -384,11 +390,12 @@ impl Reporter for FinalizedReporter {
             // The tip is not a durability signal: only delivered blocks are applied.
             Update::Tip(..) => Feedback::Ok,
             Update::Block(block, ack) => {
-                // The queue is bounded by marshal's `max_pending_acks`: it delivers no more
-                // blocks until these are acknowledged.
-                match self.sender.unbounded_send((block, ack)) {
+                // Marshal delivers no more than `MAX_PENDING_ACKS` blocks before they are
+                // acknowledged, so the queue has room; a full queue is a wiring bug.
+                match self.sender.try_send((block, ack)) {
                     Ok(()) => Feedback::Ok,
-                    Err(_) => Feedback::Closed,
+                    Err(error) if error.is_disconnected() => Feedback::Closed,
+                    Err(_) => panic!("marshal delivered more than MAX_PENDING_ACKS blocks"),
                 }
             }
         }
@@ -400,8 +407,8 @@ pub fn start_finalizer<E>(spawner: E, shared: Arc<Shared<E>>) -> FinalizedReport
 where
     E: commonware_storage::Context + Spawner,
 {
-    let (sender, mut receiver) =
-        mpsc::unbounded::<(Digested<Block>, commonware_utils::acknowledgement::Exact)>();
+    // A channel's capacity is its buffer plus one slot per sender; marshal holds one sender.
+    let (sender, mut receiver) = mpsc::channel::<Delivery>(MAX_PENDING_ACKS.saturating_sub(1));
     let finalizer = Finalizer { shared };
     spawner.spawn(move |_| async move {
         while let Some((block, ack)) = receiver.next().await {

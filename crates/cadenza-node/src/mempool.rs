@@ -7,7 +7,9 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use cadenza_types::{Hash, SignedTransaction};
+use cadenza_types::{Encode as _, Hash, SignedTransaction};
+
+use crate::block::MAX_TX_BYTES;
 
 /// Why a transaction was not queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,6 +19,14 @@ pub enum MempoolError {
     Full {
         /// The queue's capacity.
         capacity: usize,
+    },
+    /// The transaction's encoding is longer than a block may carry.
+    #[error("transaction of {len} bytes is above the limit of {max} bytes; split it")]
+    TooLarge {
+        /// Its encoded length.
+        len: usize,
+        /// The limit ([`crate::block::MAX_TX_BYTES`]).
+        max: usize,
     },
     /// The same transaction is already queued.
     #[error("transaction {0} is already queued")]
@@ -52,8 +62,16 @@ impl Mempool {
         self.inner.lock().expect("mempool lock is never poisoned")
     }
 
-    /// Queues a transaction and returns its hash.
+    /// Queues a transaction and returns its hash. A transaction too long for a block is refused
+    /// here: queued, it would make every block its proposer builds undecodable by peers.
     pub fn submit(&self, tx: SignedTransaction) -> Result<Hash, MempoolError> {
+        let len = tx.to_bytes().len();
+        if len > MAX_TX_BYTES {
+            return Err(MempoolError::TooLarge {
+                len,
+                max: MAX_TX_BYTES,
+            });
+        }
         let hash = tx.hash();
         let mut inner = self.lock();
         if inner.hashes.contains(&hash) {
@@ -102,5 +120,47 @@ impl Mempool {
     /// Whether the queue is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cadenza_ledger::testkit::Wallet;
+    use cadenza_types::{AccountId, Action, Amount, AssetId, ChainId};
+
+    fn txs(n: u64) -> Vec<SignedTransaction> {
+        let mut wallet = Wallet::new([9; 32], ChainId::new("test").unwrap(), Amount::new(1));
+        (0..n)
+            .map(|i| {
+                wallet.sign(Action::Transfer {
+                    to: AccountId([1; 32]),
+                    asset: AssetId::genesis("CDZ"),
+                    amount: Amount::new(u128::from(i) + 1),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn mempool_is_bounded_fifo_without_duplicates() {
+        let pool = Mempool::new(2);
+        let txs = txs(3);
+        let first = pool.submit(txs[0].clone()).unwrap();
+        assert_eq!(
+            pool.submit(txs[0].clone()),
+            Err(MempoolError::Duplicate(first))
+        );
+        pool.submit(txs[1].clone()).unwrap();
+        assert_eq!(
+            pool.submit(txs[2].clone()),
+            Err(MempoolError::Full { capacity: 2 })
+        );
+        assert_eq!(pool.select(10, &HashSet::new()), txs[..2].to_vec());
+        assert_eq!(pool.select(10, &HashSet::from([first])), txs[1..2].to_vec());
+        pool.remove(&[first]);
+        assert_eq!(pool.len(), 1);
+        pool.submit(txs[2].clone()).unwrap();
+        assert_eq!(pool.select(1, &HashSet::new()), txs[1..2].to_vec());
     }
 }

@@ -35,7 +35,7 @@ use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, ordered::Set};
 use futures::lock::Mutex as AsyncMutex;
 
-use crate::app::{App, Progress, Shared, start_finalizer};
+use crate::app::{App, MAX_PENDING_ACKS, Progress, Shared, start_finalizer};
 use crate::block::Block;
 use crate::mempool::Mempool;
 use crate::store::{StateStore, StoreConfig, StoreError};
@@ -283,7 +283,7 @@ pub async fn start_validator(
                 value_write_buffer: NonZeroUsize::new(1 << 16).expect("non-zero"),
                 block_codec_config: (),
                 max_repair: NonZeroUsize::new(10).expect("non-zero"),
-                max_pending_acks: NonZeroUsize::new(1).expect("non-zero"),
+                max_pending_acks: NonZeroUsize::new(MAX_PENDING_ACKS).expect("non-zero"),
                 strategy: Sequential,
             },
         )
