@@ -289,6 +289,19 @@ where
             let wait = header.timestamp_ms - now - MAX_CLOCK_DRIFT_MS;
             clock.sleep(Duration::from_millis(wait)).await;
         }
+        {
+            // A block at or below the committed height (consensus replaying after a restart, or
+            // a late request): it is valid iff it is on the finalized chain.
+            let store = self.shared.store.lock().await;
+            if header.height == store.height() {
+                return header.state_root == store.root();
+            }
+            if header.height < store.height() {
+                // Only the block store could tell; abstain until consensus cancels.
+                drop(store);
+                return futures::future::pending().await;
+            }
+        }
         let base = match self.resolve(&parent, &mut ancestry).await {
             Ok(base) => base,
             // Without its ancestors the block can be neither accepted nor refused: abstain until

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::num::{NonZeroU64, NonZeroUsize};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cadenza_ledger::{BlockOutcome, ChangeSet, Genesis, MemoryState, StateView};
 use commonware_codec::RangeCfg;
@@ -145,8 +145,10 @@ pub struct Pending {
     changes: ChangeSet,
     /// The hashes of the block's transactions, so descendants do not include them again.
     tx_hashes: Vec<cadenza_types::Hash>,
-    /// The parent's layer, unless the parent was committed when this block executed.
-    parent: Option<Arc<Pending>>,
+    /// The parent's layer while the parent is unfinalized; cut once the parent is committed,
+    /// so committed layers (and their QMDB batches, which new batches would otherwise keep
+    /// collecting as reachable ancestors) are freed.
+    parent: Mutex<Option<Arc<Pending>>>,
     /// The QMDB batch of the block, chained to the parent's.
     batch: Arc<StateBatch>,
 }
@@ -170,23 +172,37 @@ pub struct Executed {
 
 /// A read view of the state at a base: pending layers first (newest first), then the mirror.
 struct ChainView<'a> {
-    tip: Option<&'a Pending>,
-    committed_height: u64,
+    layers: Vec<Arc<Pending>>,
     mirror: &'a BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl Pending {
+    fn parent(&self) -> Option<Arc<Pending>> {
+        self.parent.lock().expect("never poisoned").clone()
+    }
+
+    /// The layers from this one down to (excluding) the committed height, newest first.
+    fn layers(self: &Arc<Self>, committed_height: u64) -> Vec<Arc<Pending>> {
+        let mut layers = Vec::new();
+        let mut layer = Some(self.clone());
+        while let Some(pending) = layer {
+            // Layers at or below the committed height are already in the mirror.
+            if pending.height <= committed_height {
+                break;
+            }
+            layer = pending.parent();
+            layers.push(pending);
+        }
+        layers
+    }
 }
 
 impl StateView for ChainView<'_> {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let mut layer = self.tip;
-        while let Some(pending) = layer {
-            // Layers at or below the committed height are already in the mirror.
-            if pending.height <= self.committed_height {
-                break;
-            }
-            if let Some(value) = pending.changes.get(key) {
+        for layer in &self.layers {
+            if let Some(value) = layer.changes.get(key) {
                 return value.clone();
             }
-            layer = pending.parent.as_deref();
         }
         self.mirror.get(key).cloned()
     }
@@ -319,11 +335,10 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
     /// A read view of the state at `base`.
     pub fn view<'a>(&'a self, base: &'a Base) -> impl StateView + 'a {
         ChainView {
-            tip: match base {
-                Base::Committed => None,
-                Base::Pending(p) => Some(p.as_ref()),
+            layers: match base {
+                Base::Committed => Vec::new(),
+                Base::Pending(p) => p.layers(self.height),
             },
-            committed_height: self.height,
             mirror: &self.mirror,
         }
     }
@@ -369,10 +384,10 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
             state_root: merkleized.root(),
             changes: outcome.changes.clone(),
             tx_hashes: outcome.results.iter().map(|r| r.hash).collect(),
-            parent: match base {
+            parent: Mutex::new(match base {
                 Base::Committed => None,
                 Base::Pending(parent) => Some(parent.clone()),
-            },
+            }),
             batch: merkleized,
         });
         Ok(Executed { outcome, pending })
@@ -385,16 +400,10 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
         base: &Base,
     ) -> std::collections::HashSet<cadenza_types::Hash> {
         let mut hashes = std::collections::HashSet::new();
-        let mut layer = match base {
-            Base::Committed => None,
-            Base::Pending(p) => Some(p.as_ref()),
-        };
-        while let Some(pending) = layer {
-            if pending.height <= self.height {
-                break;
+        if let Base::Pending(p) = base {
+            for layer in p.layers(self.height) {
+                hashes.extend(layer.tx_hashes.iter().copied());
             }
-            hashes.extend(pending.tx_hashes.iter().copied());
-            layer = pending.parent.as_deref();
         }
         hashes
     }
@@ -433,7 +442,33 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
         self.height = pending.height;
         let height = self.height;
         self.pending.retain(|_, p| p.height > height);
+        for layer in self.pending.values() {
+            let mut parent = layer.parent.lock().expect("never poisoned");
+            if parent.as_ref().is_some_and(|p| p.height <= height) {
+                *parent = None;
+            }
+        }
         Ok(())
+    }
+
+    /// Diagnostics: the number of executed unfinalized blocks held, and the longest chain of
+    /// layers among them (both stay small while finalization keeps up).
+    pub fn unfinalized(&self) -> (usize, usize) {
+        let depth = self
+            .pending
+            .values()
+            .map(|p| {
+                let mut depth = 0;
+                let mut layer = Some(p.clone());
+                while let Some(pending) = layer {
+                    depth += 1;
+                    layer = pending.parent();
+                }
+                depth
+            })
+            .max()
+            .unwrap_or(0);
+        (self.pending.len(), depth)
     }
 
     /// The committed value of `key` with a proof against [`StateStore::root`], or `None` if the

@@ -199,12 +199,18 @@ fn one_validator_finalizes_submitted_transfers() {
             }))
             .unwrap();
 
-        validator.progress().wait_for(3).await;
+        validator.progress().wait_for(30).await;
         assert!(
             validator.mempool().is_empty(),
             "finalized transactions leave the mempool"
         );
         let store = validator.shared.store.lock().await;
+        // Committed layers are released: what is held stays small however long the chain.
+        let (n_unfinalized, depth) = store.unfinalized();
+        assert!(
+            n_unfinalized <= 4 && depth <= 4,
+            "{n_unfinalized} layers, depth {depth}"
+        );
         let state = store.view(&cadenza_node::store::Base::Committed);
         assert_eq!(
             query::balance(&state, &to, &native_asset()),
@@ -351,6 +357,13 @@ fn four_validators_with_loss_partition_and_crash(seed: u64) {
 
         let height = heights(&validators).into_iter().min().unwrap();
         assert_agreement(&validators, height).await;
+        for v in &validators {
+            let (n_unfinalized, depth) = v.shared.store.lock().await.unfinalized();
+            assert!(
+                n_unfinalized <= 16 && depth <= 8,
+                "{n_unfinalized} layers, depth {depth}"
+            );
+        }
         for v in &validators {
             let store = v.shared.store.lock().await;
             let state = store.view(&cadenza_node::store::Base::Committed);
