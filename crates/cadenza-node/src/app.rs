@@ -213,6 +213,37 @@ impl<E: commonware_storage::Context + Spawner> App<E> {
     }
 }
 
+/// Splits a block's transactions by outcome: those to include, those refused for now (a nonce
+/// ahead, a fee not yet payable) and those refused for good (wrong chain, bad signature, stale
+/// nonce, fee below the minimum), by hash.
+fn triage(
+    txs: &[cadenza_types::SignedTransaction],
+    results: &[cadenza_ledger::TxOutcome],
+) -> (
+    Vec<cadenza_types::SignedTransaction>,
+    Vec<cadenza_types::Hash>,
+    Vec<cadenza_types::Hash>,
+) {
+    use cadenza_ledger::TxError;
+    let (mut keep, mut defer, mut drop) = (Vec::new(), Vec::new(), Vec::new());
+    for (tx, outcome) in txs.iter().zip(results) {
+        match &outcome.result {
+            Err(TxError::FutureNonce { .. } | TxError::CannotPayFee { .. }) => {
+                defer.push(outcome.hash)
+            }
+            Err(
+                TxError::WrongChain { .. }
+                | TxError::SmallOrderKey
+                | TxError::BadSignature
+                | TxError::StaleNonce { .. }
+                | TxError::FeeTooLow { .. },
+            ) => drop.push(outcome.hash),
+            _ => keep.push(tx.clone()),
+        }
+    }
+    (keep, defer, drop)
+}
+
 impl<E> commonware_consensus::Application<E> for App<E>
 where
     E: commonware_storage::Context + Spawner + Clock + Metrics,
@@ -245,7 +276,7 @@ where
             state_root: commonware_cryptography::blake3::Digest([0; 32]),
             txs,
         };
-        let executed = match store.execute(&base, &block).await {
+        let mut executed = match store.execute(&base, &block).await {
             Ok(executed) => executed,
             Err(StoreError::Block(error)) => {
                 warn!(%error, "cannot build on this parent");
@@ -253,6 +284,21 @@ where
             }
             Err(error) => panic!("state store failed: {error}"),
         };
+        // Transactions refused before their fee (they wrote nothing) take no block space:
+        // those that can become valid later stay queued, the others leave the mempool. Without
+        // them the others' outcomes are the same, so one re-execution gives the final block.
+        let (keep, defer, drop) = triage(&block.txs, &executed.outcome.results);
+        if !drop.is_empty() {
+            self.shared.mempool.remove(&drop);
+        }
+        if defer.len() + drop.len() > 0 {
+            block.txs = keep;
+            block.txs_root = txs_root(&block.txs);
+            executed = match store.execute(&base, &block).await {
+                Ok(executed) => executed,
+                Err(error) => panic!("a block that executed executes without refused txs: {error}"),
+            };
+        }
         block.state_root = executed.pending.state_root;
         let digest = {
             use commonware_cryptography::Digestible as _;

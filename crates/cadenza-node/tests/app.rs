@@ -102,7 +102,7 @@ async fn verify(
 }
 
 #[test]
-fn verify_accepts_honest_blocks_and_refuses_wrong_headers() {
+fn propose_triages_transactions_and_verify_refuses_wrong_headers() {
     println!("seed = 3");
     deterministic::Runner::seeded(3).start(|context| async move {
         let leader = ed25519::PrivateKey::from_seed(1).public_key();
@@ -112,20 +112,35 @@ fn verify_accepts_honest_blocks_and_refuses_wrong_headers() {
         let (mut proposer, proposer_shared, genesis_block) =
             app(&context, "proposer", &genesis).await;
 
-        // One good transfer and one whose fee is below the minimum: the second is refused by
-        // the ledger, an outcome of its own, and no reason to refuse the block.
+        // A good transfer, an overdraft (refused by the ledger after its fee: an outcome of its
+        // own, included, and no reason to refuse the block), a transaction whose fee is below
+        // the minimum (refused before its fee: it leaves the mempool and takes no block space)
+        // and one with a nonce ahead (deferred: it stays queued for a later block).
         let good = alice.sign(Action::Transfer {
             to: cheap.account(),
             asset: native_asset(),
             amount: Amount::new(10),
         });
-        let refused = cheap.sign(Action::Transfer {
+        let overdraft = alice.sign(Action::Transfer {
+            to: cheap.account(),
+            asset: native_asset(),
+            amount: Amount::new(1 << 60),
+        });
+        let too_cheap = cheap.sign(Action::Transfer {
             to: alice.account(),
             asset: native_asset(),
             amount: Amount::new(10),
         });
-        proposer_shared.mempool.submit(good.clone()).unwrap();
-        proposer_shared.mempool.submit(refused).unwrap();
+        let mut ahead = alice.clone();
+        ahead.nonce += 1;
+        let future = ahead.sign(Action::Transfer {
+            to: cheap.account(),
+            asset: native_asset(),
+            amount: Amount::new(3),
+        });
+        for tx in [&good, &overdraft, &too_cheap, &future] {
+            proposer_shared.mempool.submit(tx.clone()).unwrap();
+        }
 
         let view1 = context_for(&leader, 1, &genesis_block);
         let b1 = proposer
@@ -137,7 +152,12 @@ fn verify_accepts_honest_blocks_and_refuses_wrong_headers() {
             .await
             .expect("a block on genesis");
         assert_eq!(b1.inner().height, 1);
-        assert_eq!(b1.inner().txs.len(), 2);
+        assert_eq!(b1.inner().txs, vec![good.clone(), overdraft.clone()]);
+        assert_eq!(
+            proposer_shared.mempool.len(),
+            3,
+            "the fee-less refusal left"
+        );
 
         // A verifier with its own store re-executes it and agrees.
         let (mut verifier, _, _) = app(&context, "verifier", &genesis).await;
@@ -151,7 +171,15 @@ fn verify_accepts_honest_blocks_and_refuses_wrong_headers() {
             .await
         );
 
-        // The next block does not repeat transactions of its unfinalized parent.
+        // The next block does not repeat transactions of its unfinalized parent, and includes
+        // the deferred one once the nonce gap is filled (in a later block: it is queued before
+        // the transaction that fills the gap).
+        let gap = alice.sign(Action::Transfer {
+            to: cheap.account(),
+            asset: native_asset(),
+            amount: Amount::new(2),
+        });
+        proposer_shared.mempool.submit(gap.clone()).unwrap();
         let view2 = context_for(&leader, 2, &b1);
         let b2 = proposer
             .propose(
@@ -161,7 +189,17 @@ fn verify_accepts_honest_blocks_and_refuses_wrong_headers() {
             )
             .await
             .expect("a block on b1");
-        assert!(b2.inner().txs.is_empty());
+        assert_eq!(b2.inner().txs, vec![gap]);
+        let view3 = context_for(&leader, 3, &b2);
+        let b3 = proposer
+            .propose(
+                (context.child("propose"), view3),
+                ancestry::from_iter([b2.clone(), b1.clone(), genesis_block.clone()]),
+                (),
+            )
+            .await
+            .expect("a block on b2");
+        assert_eq!(b3.inner().txs, vec![future]);
 
         // A verifier that never saw b1 executes it from the ancestry first.
         let (mut late, _, _) = app(&context, "late", &genesis).await;
