@@ -7,7 +7,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use cadenza_types::{Encode as _, Hash, SignedTransaction};
+use cadenza_types::{ChainId, Encode as _, Hash, SignedTransaction, crypto};
 
 use crate::block::MAX_TX_BYTES;
 
@@ -28,6 +28,17 @@ pub enum MempoolError {
         /// The limit ([`crate::block::MAX_TX_BYTES`]).
         max: usize,
     },
+    /// The transaction names another chain.
+    #[error("transaction is for chain `{found}`, this node runs `{expected}`")]
+    WrongChain {
+        /// This node's chain.
+        expected: ChainId,
+        /// The transaction's.
+        found: ChainId,
+    },
+    /// The signature is not the signer's (or the signer's key is a small-order point).
+    #[error("bad signature: the transaction is not signed by its signer's key")]
+    BadSignature,
     /// The same transaction is already queued.
     #[error("transaction {0} is already queued")]
     Duplicate(Hash),
@@ -38,6 +49,7 @@ struct Inner {
     queue: VecDeque<(Hash, SignedTransaction)>,
     hashes: HashSet<Hash>,
     capacity: usize,
+    chain_id: ChainId,
 }
 
 /// A bounded transaction queue shared by the submitters and the proposer.
@@ -47,13 +59,14 @@ pub struct Mempool {
 }
 
 impl Mempool {
-    /// An empty queue holding at most `capacity` transactions.
-    pub fn new(capacity: usize) -> Mempool {
+    /// An empty queue for chain `chain_id` holding at most `capacity` transactions.
+    pub fn new(capacity: usize, chain_id: ChainId) -> Mempool {
         Mempool {
             inner: Arc::new(Mutex::new(Inner {
                 queue: VecDeque::new(),
                 hashes: HashSet::new(),
                 capacity,
+                chain_id,
             })),
         }
     }
@@ -62,8 +75,10 @@ impl Mempool {
         self.inner.lock().expect("mempool lock is never poisoned")
     }
 
-    /// Queues a transaction and returns its hash. A transaction too long for a block is refused
-    /// here: queued, it would make every block its proposer builds undecodable by peers.
+    /// Queues a transaction and returns its hash, after the checks that need no state: its
+    /// length (a transaction too long for a block would make every block its proposer builds
+    /// undecodable by peers), its chain and its signature (so garbage costs the submitter, not
+    /// the proposer). Nonce and fee are checked against the state when a block is built.
     pub fn submit(&self, tx: SignedTransaction) -> Result<Hash, MempoolError> {
         let len = tx.to_bytes().len();
         if len > MAX_TX_BYTES {
@@ -73,6 +88,20 @@ impl Mempool {
             });
         }
         let hash = tx.hash();
+        {
+            let inner = self.lock();
+            if tx.tx.chain_id != inner.chain_id {
+                return Err(MempoolError::WrongChain {
+                    expected: inner.chain_id.clone(),
+                    found: tx.tx.chain_id.clone(),
+                });
+            }
+        }
+        if crypto::is_small_order(&tx.tx.signer)
+            || crypto::verify(&tx.tx.signer, hash.as_bytes(), &tx.signature).is_err()
+        {
+            return Err(MempoolError::BadSignature);
+        }
         let mut inner = self.lock();
         if inner.hashes.contains(&hash) {
             return Err(MempoolError::Duplicate(hash));
@@ -143,8 +172,23 @@ mod tests {
     }
 
     #[test]
+    fn mempool_refuses_other_chains_and_bad_signatures() {
+        let pool = Mempool::new(8, ChainId::new("test").unwrap());
+        let mut other = Wallet::new([9; 32], ChainId::new("other").unwrap(), Amount::new(1));
+        let tx = other.sign(Action::Faucet);
+        assert!(matches!(
+            pool.submit(tx),
+            Err(MempoolError::WrongChain { .. })
+        ));
+        let mut forged = txs(1).remove(0);
+        forged.signature.0[0] ^= 1;
+        assert_eq!(pool.submit(forged), Err(MempoolError::BadSignature));
+        assert!(pool.is_empty());
+    }
+
+    #[test]
     fn mempool_is_bounded_fifo_without_duplicates() {
-        let pool = Mempool::new(2);
+        let pool = Mempool::new(2, ChainId::new("test").unwrap());
         let txs = txs(3);
         let first = pool.submit(txs[0].clone()).unwrap();
         assert_eq!(

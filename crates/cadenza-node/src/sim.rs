@@ -153,7 +153,7 @@ pub async fn start_validator(
     let progress = Progress::default();
     let shared = Arc::new(Shared {
         store: AsyncMutex::new(store),
-        mempool: Mempool::new(config.mempool_capacity),
+        mempool: Mempool::new(config.mempool_capacity, config.genesis.chain_id.clone()),
         progress: progress.clone(),
     });
     {

@@ -65,7 +65,7 @@ async fn app(
     let block = Block::genesis(genesis.time_ms, store.root());
     let shared = Arc::new(Shared {
         store: AsyncMutex::new(store),
-        mempool: Mempool::new(64),
+        mempool: Mempool::new(64, chain_id()),
         progress: Progress::default(),
     });
     (App::new(shared.clone()), shared, redigest(block))
