@@ -142,14 +142,12 @@ pub async fn start_validator(
         &config.genesis,
     )
     .await?;
-    let genesis_block = {
-        // The genesis block's root is the root of the genesis state, which a fresh store has
-        // just committed; a recovered store re-derives it the same way in `genesis_root`.
-        Block::genesis(
-            config.genesis.time_ms,
-            genesis_root(&context, &config).await?,
-        )
-    };
+    // The genesis block commits to the genesis state's root. A recovered store is past it, so
+    // the root is derived the same way at every start, in a scratch store.
+    let genesis_block = Block::genesis(
+        config.genesis.time_ms,
+        genesis_root(&context, &prefix, &config.genesis).await?,
+    );
     let progress = Progress::default();
     let shared = Arc::new(Shared {
         store: AsyncMutex::new(store),
@@ -158,7 +156,7 @@ pub async fn start_validator(
     });
     {
         let store = shared.store.lock().await;
-        progress_set(&progress, store.height(), store.root());
+        progress.set(store.height(), store.root());
     }
 
     let control = oracle.control(public_key.clone());
@@ -363,25 +361,21 @@ pub async fn start_validator(
     })
 }
 
-fn progress_set(progress: &Progress, height: u64, root: crate::block::Digest) {
-    progress.set(height, root);
-}
-
 /// The root of the genesis state: a throwaway store initialised with the genesis in its own
 /// partitions (deterministic, so every validator gets the same root).
 async fn genesis_root(
     context: &deterministic::Context,
-    config: &ValidatorConfig,
+    prefix: &str,
+    genesis: &Genesis,
 ) -> Result<crate::block::Digest, StoreError> {
-    let public_key = config.key.public_key();
     let scratch = StoreConfig {
-        partition_prefix: format!("genesis-{public_key}"),
+        partition_prefix: format!("{prefix}-genesis"),
         page_cache: CacheRef::new(
             NonZeroU16::new(4096).expect("non-zero"),
             NonZeroUsize::new(16).expect("non-zero"),
         ),
     };
-    let store = StateStore::open(context.child("genesis"), &scratch, &config.genesis).await?;
+    let store = StateStore::open(context.child("genesis"), &scratch, genesis).await?;
     if store.height() != 0 {
         return Err(StoreError::Corrupt(
             "the genesis scratch store has blocks".into(),
