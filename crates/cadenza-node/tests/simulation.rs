@@ -125,6 +125,25 @@ fn runner(seed: u64) -> deterministic::Runner {
     )
 }
 
+/// Like [`runner`], with crashes that keep a random prefix of each unsynced write (a torn
+/// write), as a disk does on power loss.
+fn runner_with_torn_writes(seed: u64) -> deterministic::Runner {
+    println!("seed = {seed} (torn writes)");
+    deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(seed)
+            .with_timeout(Some(Duration::from_secs(600)))
+            .with_storage_fault_config(deterministic::FaultConfig {
+                write_rate: Some(deterministic::WriteConfig {
+                    failure_rate: probability!(0.0),
+                    retention_rate: probability!(0.5),
+                    mode: deterministic::PartialWriteMode::Prefix,
+                }),
+                ..Default::default()
+            }),
+    )
+}
+
 fn config(
     key: &ed25519::PrivateKey,
     participants: &[ed25519::PublicKey],
@@ -476,7 +495,8 @@ fn validator_restarts_from_its_storage_and_continues_the_chain() {
 }
 
 /// Crashes at arbitrary points (between proposals, mid-commit, between a commit and its
-/// acknowledgement), several times in a row: each restart recovers a committed block whose root
+/// acknowledgement), several times in a row, keeping a random prefix of every write not yet
+/// fsynced (torn writes): each restart recovers a committed block whose root
 /// is the finalized block's, never loses an acknowledged block, and the chain goes on with every
 /// submitted transfer applied exactly once.
 #[test]
@@ -502,7 +522,7 @@ fn repeated_crashes_at_arbitrary_points_recover_the_committed_state() {
                 .wrapping_add(1442695040888963407);
             let crash_after = Duration::from_millis(50 + (state >> 33) % 400);
             let runner = match checkpoint.take() {
-                None => runner(seed),
+                None => runner_with_torn_writes(seed),
                 Some(checkpoint) => deterministic::Runner::from(checkpoint),
             };
             let (keys, participants, genesis) =
