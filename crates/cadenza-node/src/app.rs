@@ -300,10 +300,7 @@ where
             };
         }
         block.state_root = executed.pending.state_root;
-        let digest = {
-            use commonware_cryptography::Digestible as _;
-            block.digest()
-        };
+        let digest = block.digest();
         store.remember(digest, executed.pending);
         debug!(height = block.height, n_txs = block.txs.len(), "proposed");
         Some(Digested::precomputed(block, digest))
