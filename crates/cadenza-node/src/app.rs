@@ -1,0 +1,488 @@
+//! The consensus application: builds blocks from the mempool, verifies blocks by re-executing
+//! them, and applies finalized blocks durably before acknowledging them to marshal.
+//!
+//! Validity is a pure function of the block and its ancestry: the header must link to the parent
+//! (height, time not going back), name the view's leader as proposer, commit to its transactions,
+//! and carry the state root that executing it on the parent's state gives. A transaction that
+//! fails (bad nonce, insufficient balance, bad signature) does not make its block invalid: the
+//! ledger records the failure as that transaction's outcome.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+use cadenza_types::AccountId;
+use commonware_actor::Feedback;
+use commonware_consensus::{
+    Heightable as _, Reporter,
+    marshal::{Update, ancestry::Ancestry},
+    simplex::{scheme::ed25519::Scheme, types::Context},
+};
+use commonware_cryptography::{Digested, Digestible as _, ed25519};
+use commonware_runtime::{Clock, Metrics, Spawner};
+use commonware_utils::Acknowledgement as _;
+use futures::{
+    StreamExt as _,
+    channel::{mpsc, oneshot},
+    lock::Mutex as AsyncMutex,
+};
+use tracing::{debug, info, warn};
+
+use crate::block::{Block, Digest, MAX_BLOCK_TXS, txs_root};
+use crate::mempool::Mempool;
+use crate::store::{Base, StateStore, StoreError};
+
+/// How far ahead of the local clock a block's time may be before verification waits for the
+/// clock to catch up.
+pub const MAX_CLOCK_DRIFT_MS: u64 = 5_000;
+
+/// The committed height and state root, and the waiters for a height.
+#[derive(Default)]
+struct ProgressInner {
+    height: u64,
+    root: Option<Digest>,
+    waiters: Vec<(u64, oneshot::Sender<()>)>,
+}
+
+/// The last committed block as seen from outside: height and state root, with a way to wait for
+/// a height.
+#[derive(Clone, Default)]
+pub struct Progress {
+    inner: Arc<Mutex<ProgressInner>>,
+}
+
+impl Progress {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ProgressInner> {
+        self.inner.lock().expect("progress lock is never poisoned")
+    }
+
+    pub(crate) fn set(&self, height: u64, root: Digest) {
+        let mut inner = self.lock();
+        inner.height = height;
+        inner.root = Some(root);
+        let waiters = std::mem::take(&mut inner.waiters);
+        for (target, waiter) in waiters {
+            if target <= height {
+                let _ = waiter.send(());
+            } else {
+                inner.waiters.push((target, waiter));
+            }
+        }
+    }
+
+    /// The committed height and its state root.
+    pub fn committed(&self) -> (u64, Option<Digest>) {
+        let inner = self.lock();
+        (inner.height, inner.root)
+    }
+
+    /// Resolves once a block at `height` or above is committed.
+    pub async fn wait_for(&self, height: u64) {
+        let receiver = {
+            let mut inner = self.lock();
+            if inner.height >= height {
+                return;
+            }
+            let (sender, receiver) = oneshot::channel();
+            inner.waiters.push((height, sender));
+            receiver
+        };
+        // A dropped sender means the node stopped; the caller's own timeout reports that.
+        let _ = receiver.await;
+    }
+}
+
+/// The state shared by the application, the finalizer and the node's users.
+pub struct Shared<E: commonware_storage::Context + Spawner> {
+    /// The ledger state.
+    pub store: AsyncMutex<StateStore<E>>,
+    /// Submitted transactions.
+    pub mempool: Mempool,
+    /// The committed tip.
+    pub progress: Progress,
+}
+
+/// The block-building and verifying half of the node, driven by marshal.
+pub struct App<E: commonware_storage::Context + Spawner> {
+    shared: Arc<Shared<E>>,
+}
+
+impl<E: commonware_storage::Context + Spawner> Clone for App<E> {
+    fn clone(&self) -> Self {
+        App {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+fn now_ms(clock: &impl Clock) -> u64 {
+    let elapsed = clock
+        .current()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn account_of(key: &ed25519::PublicKey) -> AccountId {
+    let bytes: &[u8] = key.as_ref();
+    AccountId(bytes.try_into().expect("ed25519 public keys are 32 bytes"))
+}
+
+/// Why no state could be found to build on.
+enum Unresolved {
+    /// The parent is on a fork that the committed chain has left: nothing built on it can be
+    /// finalized.
+    Stale,
+    /// The ancestry ended before a known block (consensus cancelled the request).
+    Ended,
+    /// An ancestor's state root does not match its execution (cannot happen if a quorum is
+    /// honest: ancestors were verified by a quorum).
+    Invalid,
+}
+
+impl<E: commonware_storage::Context + Spawner> App<E> {
+    /// An application over `shared`.
+    pub fn new(shared: Arc<Shared<E>>) -> Self {
+        App { shared }
+    }
+
+    /// The state after `parent`, executing any of its ancestors not yet executed here (they come
+    /// from `ancestry`, which yields the parent's parent next).
+    async fn resolve(
+        &self,
+        parent: &Digested<Block>,
+        ancestry: &mut (impl Ancestry<Block> + 'static),
+    ) -> Result<Base, Unresolved> {
+        let mut chain: Vec<Digested<Block>> = vec![parent.clone()];
+        loop {
+            {
+                let store = self.shared.store.lock().await;
+                let oldest = chain.last().expect("the chain holds the parent");
+                // Stop fetching ancestors once the oldest is known, or at the committed height
+                // (below it, a block is committed or on a fork the chain has left).
+                if oldest.inner().height <= store.height()
+                    || store.base_after(&oldest.digest(), oldest.inner()).is_some()
+                {
+                    return self.execute_chain(store, chain).await;
+                }
+            }
+            match ancestry.next().await {
+                Some(block) => chain.push(block),
+                None => return Err(Unresolved::Ended),
+            }
+        }
+    }
+
+    /// Executes `chain` (newest first; its oldest block's state is known, or it is at or below
+    /// the committed height) from its newest block with a known state upwards, and returns the
+    /// state after its first block.
+    async fn execute_chain(
+        &self,
+        mut store: futures::lock::MutexGuard<'_, StateStore<E>>,
+        chain: Vec<Digested<Block>>,
+    ) -> Result<Base, Unresolved> {
+        let mut start = None;
+        for (i, block) in chain.iter().enumerate() {
+            if let Some(base) = store.base_after(&block.digest(), block.inner()) {
+                start = Some((i, base));
+                break;
+            }
+        }
+        let Some((known, mut base)) = start else {
+            return Err(Unresolved::Stale);
+        };
+        for block in chain[..known].iter().rev() {
+            let executed = match store.execute(&base, block.inner()).await {
+                Ok(executed) => executed,
+                Err(StoreError::Block(error)) => {
+                    warn!(%error, height = block.inner().height, "ancestor refused by the ledger");
+                    return Err(Unresolved::Invalid);
+                }
+                Err(error) => panic!("state store failed: {error}"),
+            };
+            if executed.pending.state_root != block.inner().state_root {
+                warn!(
+                    height = block.inner().height,
+                    "ancestor state root mismatch"
+                );
+                return Err(Unresolved::Invalid);
+            }
+            store.remember(block.digest(), executed.pending.clone());
+            base = Base::Pending(executed.pending);
+        }
+        Ok(base)
+    }
+}
+
+/// Splits a block's transactions by outcome: those to include, those refused for now (a nonce
+/// ahead, a fee not yet payable) and those refused for good (wrong chain, bad signature, stale
+/// nonce, fee below the minimum), by hash.
+fn triage(
+    txs: &[cadenza_types::SignedTransaction],
+    results: &[cadenza_ledger::TxOutcome],
+) -> (
+    Vec<cadenza_types::SignedTransaction>,
+    Vec<cadenza_types::Hash>,
+    Vec<cadenza_types::Hash>,
+) {
+    use cadenza_ledger::TxError;
+    let (mut keep, mut defer, mut drop) = (Vec::new(), Vec::new(), Vec::new());
+    for (tx, outcome) in txs.iter().zip(results) {
+        match &outcome.result {
+            Err(TxError::FutureNonce { .. } | TxError::CannotPayFee { .. }) => {
+                defer.push(outcome.hash)
+            }
+            Err(
+                TxError::WrongChain { .. }
+                | TxError::SmallOrderKey
+                | TxError::BadSignature
+                | TxError::StaleNonce { .. }
+                | TxError::FeeTooLow { .. },
+            ) => drop.push(outcome.hash),
+            _ => keep.push(tx.clone()),
+        }
+    }
+    (keep, defer, drop)
+}
+
+impl<E> commonware_consensus::Application<E> for App<E>
+where
+    E: commonware_storage::Context + Spawner + Clock + Metrics,
+{
+    type SigningScheme = Scheme;
+    type Context = Context<Digest, ed25519::PublicKey>;
+    type Block = Block;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (clock, context): (E, Self::Context),
+        mut ancestry: impl Ancestry<Self::Block>,
+        _input: (),
+    ) -> Option<Digested<Self::Block>> {
+        let parent = ancestry.next().await?;
+        let base = match self.resolve(&parent, &mut ancestry).await {
+            Ok(base) => base,
+            Err(_) => return None,
+        };
+        let mut store = self.shared.store.lock().await;
+        let exclude = store.unfinalized_tx_hashes(&base);
+        let txs = self.shared.mempool.select(MAX_BLOCK_TXS, &exclude);
+        let mut block = Block {
+            height: parent.inner().height + 1,
+            parent: parent.digest(),
+            timestamp_ms: now_ms(&clock).max(parent.inner().timestamp_ms),
+            proposer: account_of(&context.leader),
+            txs_root: txs_root(&txs),
+            state_root: commonware_cryptography::blake3::Digest([0; 32]),
+            txs,
+        };
+        let mut executed = match store.execute(&base, &block).await {
+            Ok(executed) => executed,
+            Err(StoreError::Block(error)) => {
+                warn!(%error, "cannot build on this parent");
+                return None;
+            }
+            Err(error) => panic!("state store failed: {error}"),
+        };
+        // Transactions refused before their fee (they wrote nothing) take no block space:
+        // those that can become valid later stay queued, the others leave the mempool. Without
+        // them the others' outcomes are the same, so one re-execution gives the final block.
+        let (keep, defer, drop) = triage(&block.txs, &executed.outcome.results);
+        if !drop.is_empty() {
+            self.shared.mempool.remove(&drop);
+        }
+        if defer.len() + drop.len() > 0 {
+            block.txs = keep;
+            block.txs_root = txs_root(&block.txs);
+            executed = match store.execute(&base, &block).await {
+                Ok(executed) => executed,
+                Err(error) => panic!("a block that executed executes without refused txs: {error}"),
+            };
+        }
+        block.state_root = executed.pending.state_root;
+        let digest = block.digest();
+        store.remember(digest, executed.pending);
+        debug!(height = block.height, n_txs = block.txs.len(), "proposed");
+        Some(Digested::precomputed(block, digest))
+    }
+
+    async fn verify(
+        &mut self,
+        (clock, context): (E, Self::Context),
+        mut ancestry: impl Ancestry<Self::Block>,
+    ) -> bool {
+        let Some(block) = ancestry.next().await else {
+            return false;
+        };
+        let Some(parent) = ancestry.next().await else {
+            return false;
+        };
+        let header = block.inner();
+        if header.height != parent.inner().height + 1
+            || header.parent != parent.digest()
+            || header.timestamp_ms < parent.inner().timestamp_ms
+            || header.proposer != account_of(&context.leader)
+            || header.txs_root != txs_root(&header.txs)
+        {
+            return false;
+        }
+        // A block slightly ahead of our clock may be valid once our clock catches up.
+        let now = now_ms(&clock);
+        if header.timestamp_ms > now + MAX_CLOCK_DRIFT_MS {
+            let wait = header.timestamp_ms - now - MAX_CLOCK_DRIFT_MS;
+            clock.sleep(Duration::from_millis(wait)).await;
+        }
+        {
+            // A block at or below the committed height (consensus replaying after a restart, or
+            // a late request): it is valid iff it is on the finalized chain.
+            let store = self.shared.store.lock().await;
+            if header.height == store.height() {
+                return header.state_root == store.root();
+            }
+            if header.height < store.height() {
+                // Only the block store could tell; abstain until consensus cancels.
+                drop(store);
+                return futures::future::pending().await;
+            }
+        }
+        let base = match self.resolve(&parent, &mut ancestry).await {
+            Ok(base) => base,
+            // Without its ancestors the block can be neither accepted nor refused: abstain until
+            // consensus cancels the request.
+            Err(Unresolved::Ended) => return futures::future::pending().await,
+            Err(Unresolved::Stale | Unresolved::Invalid) => return false,
+        };
+        let mut store = self.shared.store.lock().await;
+        let executed = match store.execute(&base, header).await {
+            Ok(executed) => executed,
+            Err(StoreError::Block(_)) => return false,
+            Err(error) => panic!("state store failed: {error}"),
+        };
+        if executed.pending.state_root != header.state_root {
+            return false;
+        }
+        store.remember(block.digest(), executed.pending);
+        true
+    }
+}
+
+/// Applies finalized blocks durably, in height order, then acknowledges them to marshal.
+pub struct Finalizer<E: commonware_storage::Context + Spawner> {
+    shared: Arc<Shared<E>>,
+}
+
+impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
+    /// Applies one finalized block (re-delivered blocks at or below the committed height are
+    /// checked against the committed root and skipped).
+    ///
+    /// # Panics
+    /// If local execution of a finalized block gives another state root than the block carries:
+    /// the node's state has diverged from the chain and it must not continue.
+    pub async fn apply(&self, block: &Digested<Block>) -> Result<(), StoreError> {
+        let header = block.inner();
+        let mut store = self.shared.store.lock().await;
+        if header.height <= store.height() {
+            if header.height == store.height() {
+                assert_eq!(
+                    header.state_root,
+                    store.root(),
+                    "finalized block {} does not match the committed state",
+                    header.height
+                );
+            }
+            return Ok(());
+        }
+        assert_eq!(
+            header.height,
+            store.height() + 1,
+            "marshal delivers finalized blocks in height order"
+        );
+        let pending = match store.pending(&block.digest()) {
+            Some(pending) => pending,
+            None => store.execute(&Base::Committed, header).await?.pending,
+        };
+        assert_eq!(
+            pending.state_root, header.state_root,
+            "finalized block {} has a state root this node does not compute",
+            header.height
+        );
+        store.commit(pending).await?;
+        let hashes: Vec<_> = header.txs.iter().map(|tx| tx.hash()).collect();
+        self.shared.mempool.remove(&hashes);
+        self.shared.progress.set(store.height(), store.root());
+        info!(
+            height = header.height,
+            n_txs = header.txs.len(),
+            "committed"
+        );
+        Ok(())
+    }
+}
+
+/// How many finalized blocks marshal may deliver before the first is acknowledged (its
+/// `max_pending_acks`); the finalizer's queue holds exactly that many.
+pub const MAX_PENDING_ACKS: usize = 1;
+
+type Delivery = (Digested<Block>, commonware_utils::acknowledgement::Exact);
+
+/// Marshal's reporter: hands finalized blocks to the finalizer task, in order.
+pub struct FinalizedReporter {
+    sender: mpsc::Sender<Delivery>,
+}
+
+impl Clone for FinalizedReporter {
+    fn clone(&self) -> Self {
+        FinalizedReporter {
+            sender: self.sender.clone(),
+        }
+    }
+}
+
+impl Reporter for FinalizedReporter {
+    type Activity = Update<Block>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        match activity {
+            // The tip is not a durability signal: only delivered blocks are applied.
+            Update::Tip(..) => Feedback::Ok,
+            Update::Block(block, ack) => {
+                // Marshal delivers no more than `MAX_PENDING_ACKS` blocks before they are
+                // acknowledged, so the queue has room; a full queue is a wiring bug.
+                match self.sender.try_send((block, ack)) {
+                    Ok(()) => Feedback::Ok,
+                    Err(error) if error.is_disconnected() => Feedback::Closed,
+                    Err(_) => panic!("marshal delivered more than MAX_PENDING_ACKS blocks"),
+                }
+            }
+        }
+    }
+}
+
+/// Starts the finalizer task and returns marshal's reporter for it.
+pub fn start_finalizer<E>(spawner: E, shared: Arc<Shared<E>>) -> FinalizedReporter
+where
+    E: commonware_storage::Context + Spawner,
+{
+    // A channel's capacity is its buffer plus one slot per sender; marshal holds one sender.
+    let (sender, mut receiver) = mpsc::channel::<Delivery>(MAX_PENDING_ACKS.saturating_sub(1));
+    let finalizer = Finalizer { shared };
+    spawner.spawn(move |_| async move {
+        while let Some((block, ack)) = receiver.next().await {
+            if block.height().get() == 0 {
+                // Genesis is the store's initial state: nothing to apply.
+                ack.acknowledge();
+                continue;
+            }
+            if let Err(error) = finalizer.apply(&block).await {
+                // Without the block applied we must not acknowledge; stopping makes marshal
+                // re-deliver it after a restart.
+                panic!(
+                    "cannot apply finalized block {}: {error}",
+                    block.inner().height
+                );
+            }
+            ack.acknowledge();
+        }
+    });
+    FinalizedReporter { sender }
+}

@@ -1,0 +1,20 @@
+//! Cadenza's node: the consensus glue around the ledger.
+//!
+//! The node embeds Commonware's Simplex consensus with marshal (block dissemination, backfill,
+//! in-order delivery of finalized blocks) and keeps the ledger state in Commonware's
+//! authenticated storage (QMDB), so every block commits to a state root with inclusion proofs.
+//!
+//! - [`block`]: the consensus block and its codec;
+//! - [`store`]: the Merkle-committed state, speculative execution and durable commits;
+//! - [`app`]: propose, verify, and the finalizer that applies finalized blocks, then acknowledges;
+//! - [`mempool`]: the bounded transaction queue;
+//! - [`sim`]: a validator on the deterministic runtime and simulated network (the fault test bed).
+//!
+//! Architecture invariant: the ledger stays pure; this crate owns every IO concern of consensus
+//! and state. Validity of a block depends only on the block and its ancestors.
+
+pub mod app;
+pub mod block;
+pub mod mempool;
+pub mod sim;
+pub mod store;

@@ -1,0 +1,503 @@
+//! The node's state: Commonware's authenticated key-value store (QMDB, `current` variant) holding
+//! the ledger's state, with speculative execution of unfinalized blocks and durable commits of
+//! finalized ones.
+//!
+//! Three layers serve reads (see ADR 0002):
+//! - the QMDB database, whose root every block commits to and which proves any current value;
+//! - an in-memory mirror of the committed key-value pairs, so the ledger's synchronous
+//!   [`StateView`] never waits on storage (rebuilt from the QMDB log on start);
+//! - one [`Pending`] layer per executed but unfinalized block: its change set and its QMDB batch,
+//!   chained to its parent's, so a block can be built or verified on any unfinalized ancestor.
+//!
+//! A block is committed only when it is finalized: its batch (which includes every not yet
+//! applied ancestor) is applied and fsynced, then the mirror is updated. The QMDB commit carries
+//! the block height as metadata, so a restart knows which block the state belongs to.
+
+use std::collections::{BTreeMap, HashMap};
+use std::num::{NonZeroU64, NonZeroUsize};
+use std::sync::{Arc, Mutex};
+
+use cadenza_ledger::{BlockOutcome, ChangeSet, Genesis, MemoryState, StateView};
+use commonware_codec::RangeCfg;
+use commonware_cryptography::blake3::Blake3;
+use commonware_parallel::Sequential;
+use commonware_runtime::{Spawner, buffer::paged::CacheRef};
+use commonware_storage::{
+    mmr::{self, Location},
+    qmdb::{
+        any::operation::Operation as AnyOperation,
+        current::{
+            self,
+            batch::MerkleizedBatch,
+            unordered::{proof::constant::KeyValueProof, variable::Db as CurrentDb},
+        },
+        floor::Proportional,
+    },
+    translator::EightCap,
+};
+
+use crate::block::{Block, Digest};
+
+/// Bytes per chunk of QMDB's activity bitmap (a multiple of the digest size).
+const CHUNK_BYTES: usize = 32;
+/// The longest state key, in bytes (ledger keys are a tag and a few 32-byte ids).
+pub const MAX_KEY_BYTES: usize = 1024;
+/// The longest state value, in bytes.
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
+/// How many operations a replay reads at once when the mirror is rebuilt.
+const REPLAY_CHUNK: u64 = 1024;
+
+type Update = commonware_storage::qmdb::any::unordered::variable::Update<Vec<u8>, Vec<u8>>;
+
+/// The QMDB database holding the ledger state.
+pub type StateDb<E> =
+    CurrentDb<mmr::Family, E, Vec<u8>, Vec<u8>, Blake3, EightCap, CHUNK_BYTES, Sequential>;
+
+/// A merkleized, not yet applied, batch of state changes.
+pub type StateBatch = MerkleizedBatch<mmr::Family, Digest, Update, CHUNK_BYTES, Sequential>;
+
+/// A proof that a key holds a value under a state root.
+pub type ValueProof = KeyValueProof<mmr::Family, Digest, CHUNK_BYTES>;
+
+/// Why the state store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The storage layer failed; the store cannot continue and the node must restart.
+    #[error("state storage failed: {0}")]
+    Storage(String),
+    /// The genesis configuration is invalid.
+    #[error("invalid genesis: {0}")]
+    Genesis(#[from] cadenza_ledger::GenesisError),
+    /// The ledger refused the block as a whole (wrong height, time going back).
+    #[error("block refused by the ledger: {0}")]
+    Block(#[from] cadenza_ledger::BlockError),
+    /// The stored state does not match what it claims to be; restore from a peer or a backup.
+    #[error("stored state is corrupt: {0}")]
+    Corrupt(String),
+    /// The block to build on is neither the committed block nor an executed unfinalized one.
+    #[error("unknown or stale parent at height {height}")]
+    UnknownParent {
+        /// The parent's height.
+        height: u64,
+    },
+}
+
+/// A shorthand for results of this module.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+fn storage<F: std::fmt::Debug>(error: F) -> StoreError {
+    StoreError::Storage(format!("{error:?}"))
+}
+
+/// Where a store keeps its data, inside the runtime's storage.
+#[derive(Clone)]
+pub struct StoreConfig {
+    /// Prefix of every partition the store creates.
+    pub partition_prefix: String,
+    /// The page cache shared with the node's other storage.
+    pub page_cache: CacheRef,
+}
+
+/// The codec bounds of the state log's operations: key length and value length.
+type OpCodecConfig = ((RangeCfg<usize>, ()), (RangeCfg<usize>, ()));
+type DbConfig = current::VariableConfig<EightCap, OpCodecConfig, Sequential>;
+
+fn db_config(cfg: &StoreConfig) -> DbConfig {
+    let p = &cfg.partition_prefix;
+    let buffer = NonZeroUsize::new(1 << 16).expect("non-zero");
+    current::VariableConfig {
+        merkle_config: mmr::full::Config {
+            journal_partition: format!("{p}-state-mmr-journal"),
+            metadata_partition: format!("{p}-state-mmr-metadata"),
+            items_per_blob: NonZeroU64::new(4096).expect("non-zero"),
+            write_buffer: buffer,
+            replay_buffer: buffer,
+            strategy: Sequential,
+            page_cache: cfg.page_cache.clone(),
+        },
+        journal_config: commonware_storage::journal::contiguous::variable::Config {
+            partition: format!("{p}-state-log"),
+            items_per_section: NonZeroU64::new(4096).expect("non-zero"),
+            write_buffer: buffer,
+            replay_buffer: buffer,
+            compression: None,
+            codec_config: (
+                (RangeCfg::from(0..=MAX_KEY_BYTES), ()),
+                (RangeCfg::from(0..=MAX_VALUE_BYTES), ()),
+            ),
+            page_cache: cfg.page_cache.clone(),
+        },
+        grafted_metadata_partition: format!("{p}-state-grafted"),
+        translator: EightCap,
+        init_cache: Some(NonZeroUsize::new(1024).expect("non-zero")),
+        init_buffer: NonZeroUsize::new(1 << 20).expect("non-zero"),
+        init_concurrency: (),
+    }
+}
+
+/// An executed, not yet finalized block's effect on the state.
+pub struct Pending {
+    /// The block's height.
+    pub height: u64,
+    /// The state root after the block.
+    pub state_root: Digest,
+    /// The block's writes, for reads by descendants.
+    changes: ChangeSet,
+    /// The hashes of the block's transactions, so descendants do not include them again.
+    tx_hashes: Vec<cadenza_types::Hash>,
+    /// The parent's layer while the parent is unfinalized; cut once the parent is committed,
+    /// so committed layers (and their QMDB batches, which new batches would otherwise keep
+    /// collecting as reachable ancestors) are freed.
+    parent: Mutex<Option<Arc<Pending>>>,
+    /// The QMDB batch of the block, chained to the parent's.
+    batch: Arc<StateBatch>,
+}
+
+/// What a block is executed on: the committed state, or an unfinalized block's layer.
+#[derive(Clone)]
+pub enum Base {
+    /// The committed state.
+    Committed,
+    /// The state after an executed, unfinalized block.
+    Pending(Arc<Pending>),
+}
+
+/// The result of executing a block on a base.
+pub struct Executed {
+    /// The ledger's outcome (changes and per-transaction results).
+    pub outcome: BlockOutcome,
+    /// The state layer after the block; its `state_root` is what the block must carry.
+    pub pending: Arc<Pending>,
+}
+
+/// A read view of the state at a base: pending layers first (newest first), then the mirror.
+struct ChainView<'a> {
+    layers: Vec<Arc<Pending>>,
+    mirror: &'a BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+impl Pending {
+    fn parent(&self) -> Option<Arc<Pending>> {
+        self.parent.lock().expect("never poisoned").clone()
+    }
+
+    /// The layers from this one down to (excluding) the committed height, newest first.
+    fn layers(self: &Arc<Self>, committed_height: u64) -> Vec<Arc<Pending>> {
+        let mut layers = Vec::new();
+        let mut layer = Some(self.clone());
+        while let Some(pending) = layer {
+            // Layers at or below the committed height are already in the mirror.
+            if pending.height <= committed_height {
+                break;
+            }
+            layer = pending.parent();
+            layers.push(pending);
+        }
+        layers
+    }
+}
+
+impl StateView for ChainView<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        for layer in &self.layers {
+            if let Some(value) = layer.changes.get(key) {
+                return value.clone();
+            }
+        }
+        self.mirror.get(key).cloned()
+    }
+}
+
+/// The ledger state: committed in QMDB, mirrored in memory, with unfinalized layers on top.
+pub struct StateStore<E: commonware_storage::Context + Spawner> {
+    /// `None` only while an apply or commit is in flight (they consume the handle).
+    db: Option<StateDb<E>>,
+    mirror: BTreeMap<Vec<u8>, Vec<u8>>,
+    height: u64,
+    pending: HashMap<Digest, Arc<Pending>>,
+}
+
+impl<E: commonware_storage::Context + Spawner> StateStore<E> {
+    /// Opens the store: a fresh one is initialised with `genesis` and committed at height 0; an
+    /// existing one recovers to its last commit and rebuilds the in-memory mirror from the log.
+    pub async fn open(context: E, config: &StoreConfig, genesis: &Genesis) -> Result<Self> {
+        let db = StateDb::<E>::init(context, db_config(config), None)
+            .await
+            .map_err(storage)?;
+        let metadata = db.get_metadata().await.map_err(storage)?;
+        let mut store = StateStore {
+            db: Some(db),
+            mirror: BTreeMap::new(),
+            height: 0,
+            pending: HashMap::new(),
+        };
+        match metadata {
+            None => {
+                let changes = cadenza_ledger::init_genesis(&MemoryState::new(), genesis)?;
+                let db = store.db();
+                let mut batch = db.new_batch();
+                for (key, value) in &changes {
+                    batch = batch.write(key.clone(), value.clone());
+                }
+                let merkleized = batch
+                    .merkleize(db, Some(height_metadata(0)), &mut Proportional)
+                    .await
+                    .map_err(storage)?;
+                store.apply_and_commit(merkleized).await?;
+                for (key, value) in changes {
+                    if let Some(value) = value {
+                        store.mirror.insert(key, value);
+                    }
+                }
+            }
+            Some(bytes) => {
+                store.height = parse_height(&bytes)?;
+                store.rebuild_mirror().await?;
+            }
+        }
+        let meta = cadenza_ledger::query::meta(&store.view(&Base::Committed))
+            .ok_or_else(|| StoreError::Corrupt("no ledger metadata in the state".into()))?;
+        if meta.height != store.height {
+            return Err(StoreError::Corrupt(format!(
+                "ledger height {} but the store committed height {}",
+                meta.height, store.height
+            )));
+        }
+        Ok(store)
+    }
+
+    fn db(&self) -> &StateDb<E> {
+        self.db
+            .as_ref()
+            .expect("the database handle is present between operations")
+    }
+
+    /// Replays the operation log (never pruned so far) into the mirror.
+    async fn rebuild_mirror(&mut self) -> Result<()> {
+        let db = self.db();
+        let bounds = db.bounds();
+        if *bounds.start != 0 {
+            return Err(StoreError::Corrupt(
+                "the state log was pruned; rebuilding the mirror needs a snapshot".into(),
+            ));
+        }
+        let size = bounds.end;
+        let mut mirror = BTreeMap::new();
+        let mut loc = 0u64;
+        while loc < *size {
+            let (_, ops) = db
+                .ops_historical_proof(
+                    size,
+                    Location::new(loc),
+                    NonZeroU64::new(REPLAY_CHUNK).expect("non-zero"),
+                )
+                .await
+                .map_err(storage)?;
+            if ops.is_empty() {
+                return Err(StoreError::Corrupt("the state log ended early".into()));
+            }
+            loc += ops.len() as u64;
+            for op in ops {
+                match op {
+                    AnyOperation::Update(update) => {
+                        mirror.insert(update.0, update.1);
+                    }
+                    AnyOperation::Delete(key) => {
+                        mirror.remove(&key);
+                    }
+                    AnyOperation::CommitFloor(..) => {}
+                }
+            }
+        }
+        self.mirror = mirror;
+        Ok(())
+    }
+
+    async fn apply_and_commit(&mut self, batch: Arc<StateBatch>) -> Result<()> {
+        let db = self.db.take().expect("the database handle is present");
+        db.validate_batch(&batch).map_err(storage)?;
+        let db = db.apply_batch(batch).await.map_err(storage)?;
+        let db = db.commit().await.map_err(storage)?;
+        self.db = Some(db);
+        Ok(())
+    }
+
+    /// The height of the last committed block.
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+
+    /// The state root of the last committed block.
+    pub fn root(&self) -> Digest {
+        self.db().root()
+    }
+
+    /// A read view of the state at `base`.
+    pub fn view<'a>(&'a self, base: &'a Base) -> impl StateView + 'a {
+        ChainView {
+            layers: match base {
+                Base::Committed => Vec::new(),
+                Base::Pending(p) => p.layers(self.height),
+            },
+            mirror: &self.mirror,
+        }
+    }
+
+    /// The state after `block` (already executed) if it is the committed block or an executed
+    /// unfinalized one; `None` if it is unknown or on a fork the committed chain has left.
+    pub fn base_after(&self, digest: &Digest, block: &Block) -> Option<Base> {
+        if let Some(pending) = self.pending.get(digest)
+            && pending.height > self.height
+        {
+            return Some(Base::Pending(pending.clone()));
+        }
+        // The committed state is identified by height and root: a block with the same height
+        // and root commits to exactly the same state, whichever digest it has.
+        if block.height == self.height && block.state_root == self.root() {
+            return Some(Base::Committed);
+        }
+        None
+    }
+
+    /// Whether `block` is at or below the committed height (nothing to execute).
+    pub fn is_committed_height(&self, block: &Block) -> bool {
+        block.height <= self.height
+    }
+
+    /// Executes `block` on `base` and merkleizes its changes, without committing anything.
+    pub async fn execute(&self, base: &Base, block: &Block) -> Result<Executed> {
+        let outcome = cadenza_ledger::execute_block(&self.view(base), &block.ledger_block())?;
+        let db = self.db();
+        let mut batch = match base {
+            Base::Committed => db.new_batch(),
+            Base::Pending(parent) => parent.batch.new_batch::<Blake3>(),
+        };
+        for (key, value) in &outcome.changes {
+            batch = batch.write(key.clone(), value.clone());
+        }
+        let merkleized = batch
+            .merkleize(db, Some(height_metadata(block.height)), &mut Proportional)
+            .await
+            .map_err(storage)?;
+        let pending = Arc::new(Pending {
+            height: block.height,
+            state_root: merkleized.root(),
+            changes: outcome.changes.clone(),
+            tx_hashes: outcome.results.iter().map(|r| r.hash).collect(),
+            parent: Mutex::new(match base {
+                Base::Committed => None,
+                Base::Pending(parent) => Some(parent.clone()),
+            }),
+            batch: merkleized,
+        });
+        Ok(Executed { outcome, pending })
+    }
+
+    /// The hashes of the transactions in the unfinalized blocks from `base` down to the
+    /// committed block.
+    pub fn unfinalized_tx_hashes(
+        &self,
+        base: &Base,
+    ) -> std::collections::HashSet<cadenza_types::Hash> {
+        let mut hashes = std::collections::HashSet::new();
+        if let Base::Pending(p) = base {
+            for layer in p.layers(self.height) {
+                hashes.extend(layer.tx_hashes.iter().copied());
+            }
+        }
+        hashes
+    }
+
+    /// Remembers an executed block under its digest, so children can build on it.
+    pub fn remember(&mut self, digest: Digest, pending: Arc<Pending>) {
+        if pending.height > self.height {
+            self.pending.insert(digest, pending);
+        }
+    }
+
+    /// The executed layer of an unfinalized block, if known.
+    pub fn pending(&self, digest: &Digest) -> Option<Arc<Pending>> {
+        self.pending.get(digest).cloned()
+    }
+
+    /// Commits an executed block durably (fsync) and makes it the committed state. The block's
+    /// parent must be the committed block.
+    pub async fn commit(&mut self, pending: Arc<Pending>) -> Result<()> {
+        assert_eq!(
+            pending.height,
+            self.height + 1,
+            "blocks are committed in height order"
+        );
+        self.apply_and_commit(pending.batch.clone()).await?;
+        for (key, value) in &pending.changes {
+            match value {
+                Some(value) => {
+                    self.mirror.insert(key.clone(), value.clone());
+                }
+                None => {
+                    self.mirror.remove(key);
+                }
+            }
+        }
+        self.height = pending.height;
+        let height = self.height;
+        self.pending.retain(|_, p| p.height > height);
+        for layer in self.pending.values() {
+            let mut parent = layer.parent.lock().expect("never poisoned");
+            if parent.as_ref().is_some_and(|p| p.height <= height) {
+                *parent = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Diagnostics: the number of executed unfinalized blocks held, and the longest chain of
+    /// layers among them (both stay small while finalization keeps up).
+    pub fn unfinalized(&self) -> (usize, usize) {
+        let depth = self
+            .pending
+            .values()
+            .map(|p| {
+                let mut depth = 0;
+                let mut layer = Some(p.clone());
+                while let Some(pending) = layer {
+                    depth += 1;
+                    layer = pending.parent();
+                }
+                depth
+            })
+            .max()
+            .unwrap_or(0);
+        (self.pending.len(), depth)
+    }
+
+    /// The committed value of `key` with a proof against [`StateStore::root`], or `None` if the
+    /// key has no value.
+    pub async fn prove(&self, key: &[u8]) -> Result<Option<(Vec<u8>, ValueProof)>> {
+        let Some(value) = self.mirror.get(key) else {
+            return Ok(None);
+        };
+        let proof = self
+            .db()
+            .key_value_proof(key.to_vec())
+            .await
+            .map_err(storage)?;
+        Ok(Some((value.clone(), proof)))
+    }
+
+    /// Checks a proof from [`StateStore::prove`]: `key` holds `value` in the state with `root`.
+    pub fn verify_proof(key: &[u8], value: &[u8], proof: &ValueProof, root: &Digest) -> bool {
+        StateDb::<E>::verify_key_value_proof(key.to_vec(), value.to_vec(), proof, root)
+    }
+}
+
+fn height_metadata(height: u64) -> Vec<u8> {
+    height.to_le_bytes().to_vec()
+}
+
+fn parse_height(bytes: &[u8]) -> Result<u64> {
+    let bytes: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("commit metadata is not a height".into()))?;
+    Ok(u64::from_le_bytes(bytes))
+}
