@@ -13,7 +13,10 @@ fn check(text: &str) -> (bool, Value) {
         .arg(&path)
         .output()
         .unwrap();
-    (out.status.success(), serde_json::from_slice(&out.stdout).unwrap())
+    (
+        out.status.success(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
 }
 
 const GOOD: &str = r#"{
@@ -39,5 +42,11 @@ fn a_broken_genesis_is_refused_with_its_reason() {
     let (ok, doc) = check(&GOOD.replace("21000000", "-5"));
     assert!(!ok);
     assert_eq!(doc["error"]["code"], "invalid_genesis");
-    assert!(doc["error"]["message"].as_str().unwrap().contains("negative"), "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("negative"),
+        "{doc}"
+    );
 }
