@@ -387,6 +387,13 @@ impl Mempool {
         out
     }
 
+    /// Drops one pending transaction (refused for good when a block was built). Later nonces of
+    /// its account stay, and are proposed once the gap is filled.
+    pub fn remove(&mut self, hash: &Hash) -> Option<SignedTransaction> {
+        let (account, nonce) = *self.by_hash.get(hash)?;
+        self.remove_entry(&account, nonce).map(|p| p.stx)
+    }
+
     /// Drops every transaction of `account` below `next_nonce` (committed or made stale by a
     /// committed block). Returns their hashes.
     pub fn prune(&mut self, account: &AccountId, next_nonce: u64) -> Vec<Hash> {

@@ -101,6 +101,27 @@ pub struct Shared<E: commonware_storage::Context + Spawner> {
     pub progress: Progress,
 }
 
+impl<E: commonware_storage::Context + Spawner> Shared<E> {
+    /// Submits a transaction to the mempool, judged against the committed state (the signer's
+    /// next nonce and the minimum fee for its action). Returns its hash.
+    pub async fn submit(
+        &self,
+        tx: cadenza_types::SignedTransaction,
+    ) -> Result<cadenza_types::Hash, crate::mempool::MempoolError> {
+        let (next_nonce, min_fee) = {
+            let store = self.store.lock().await;
+            let view = store.view(&Base::Committed);
+            let params = cadenza_ledger::query::params(&view)
+                .expect("a started store has genesis parameters");
+            (
+                cadenza_ledger::query::account(&view, &tx.tx.signer).nonce,
+                params.min_fee_for(&tx.tx.action),
+            )
+        };
+        self.mempool.submit(tx, next_nonce, min_fee)
+    }
+}
+
 /// The block-building and verifying half of the node, driven by marshal.
 pub struct App<E: commonware_storage::Context + Spawner> {
     shared: Arc<Shared<E>>,
@@ -265,8 +286,12 @@ where
             Err(_) => return None,
         };
         let mut store = self.shared.store.lock().await;
-        let exclude = store.unfinalized_tx_hashes(&base);
-        let txs = self.shared.mempool.select(MAX_BLOCK_TXS, &exclude);
+        let txs = {
+            let view = store.view(&base);
+            self.shared.mempool.select(MAX_BLOCK_TXS, |account| {
+                cadenza_ledger::query::account(&view, account).nonce
+            })
+        };
         let mut block = Block {
             height: parent.inner().height + 1,
             parent: parent.digest(),
@@ -409,6 +434,11 @@ impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
         store.commit(pending).await?;
         let hashes: Vec<_> = header.txs.iter().map(|tx| tx.hash()).collect();
         self.shared.mempool.remove(&hashes);
+        let view = store.view(&Base::Committed);
+        for tx in &header.txs {
+            let next_nonce = cadenza_ledger::query::account(&view, &tx.tx.signer).nonce;
+            self.shared.mempool.prune(&tx.tx.signer, next_nonce);
+        }
         self.shared.progress.set(store.height(), store.root());
         info!(
             height = header.height,

@@ -1,25 +1,21 @@
-//! A bounded first-in, first-out queue of submitted transactions.
+//! The node's transaction pool: the checks that need no state (length, chain, signature) in
+//! front of `cadenza-mempool`'s bounded pool, which orders transactions by nonce per account and
+//! by fee across accounts.
 //!
-//! Proposers read from it without removing (a proposal may never be finalized); a transaction
-//! leaves the queue when a finalized block includes it, whatever its outcome. Fee ordering and
-//! per-account nonce ordering come later.
+//! Proposers read from it without removing (a proposal may never be finalized), asking for each
+//! account's run from its nonce in the parent state; finalized blocks prune every account they
+//! touched to its committed nonce.
 
-use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use cadenza_types::{ChainId, Encode as _, Hash, SignedTransaction, crypto};
+use cadenza_mempool::Limits;
+use cadenza_types::{AccountId, Amount, ChainId, Encode as _, Hash, SignedTransaction, crypto};
 
 use crate::block::MAX_TX_BYTES;
 
 /// Why a transaction was not queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MempoolError {
-    /// The queue holds its maximum number of transactions; retry after the next block.
-    #[error("the mempool is full ({capacity} transactions); retry after the next block")]
-    Full {
-        /// The queue's capacity.
-        capacity: usize,
-    },
     /// The transaction's encoding is longer than a block may carry.
     #[error("transaction of {len} bytes is above the limit of {max} bytes; split it")]
     TooLarge {
@@ -39,33 +35,34 @@ pub enum MempoolError {
     /// The signature is not the signer's (or the signer's key is a small-order point).
     #[error("bad signature: the transaction is not signed by its signer's key")]
     BadSignature,
-    /// The same transaction is already queued.
-    #[error("transaction {0} is already queued")]
-    Duplicate(Hash),
+    /// The pool's own rules (nonce, fee, duplicates, bounds).
+    #[error(transparent)]
+    Pool(#[from] cadenza_mempool::MempoolError),
 }
 
 #[derive(Debug)]
 struct Inner {
-    queue: VecDeque<(Hash, SignedTransaction)>,
-    hashes: HashSet<Hash>,
-    capacity: usize,
+    pool: cadenza_mempool::Mempool,
     chain_id: ChainId,
 }
 
-/// A bounded transaction queue shared by the submitters and the proposer.
+/// A bounded transaction pool shared by the submitters and the proposer.
 #[derive(Clone, Debug)]
 pub struct Mempool {
     inner: Arc<Mutex<Inner>>,
 }
 
 impl Mempool {
-    /// An empty queue for chain `chain_id` holding at most `capacity` transactions.
+    /// An empty pool for chain `chain_id` holding at most `capacity` transactions.
     pub fn new(capacity: usize, chain_id: ChainId) -> Mempool {
+        let limits = Limits {
+            max_txs: capacity,
+            max_tx_bytes: MAX_TX_BYTES,
+            ..Limits::default()
+        };
         Mempool {
             inner: Arc::new(Mutex::new(Inner {
-                queue: VecDeque::new(),
-                hashes: HashSet::new(),
-                capacity,
+                pool: cadenza_mempool::Mempool::new(limits),
                 chain_id,
             })),
         }
@@ -75,11 +72,16 @@ impl Mempool {
         self.inner.lock().expect("mempool lock is never poisoned")
     }
 
-    /// Queues a transaction and returns its hash, after the checks that need no state: its
-    /// length (a transaction too long for a block would make every block its proposer builds
-    /// undecodable by peers), its chain and its signature (so garbage costs the submitter, not
-    /// the proposer). Nonce and fee are checked against the state when a block is built.
-    pub fn submit(&self, tx: SignedTransaction) -> Result<Hash, MempoolError> {
+    /// Queues a transaction whose signer's committed next nonce is `next_nonce` and whose least
+    /// fee is `min_fee`, after the checks that need no state: its length (a transaction too long
+    /// for a block would make every block its proposer builds undecodable by peers), its chain
+    /// and its signature (so garbage costs the submitter, not the proposer).
+    pub fn submit(
+        &self,
+        tx: SignedTransaction,
+        next_nonce: u64,
+        min_fee: Amount,
+    ) -> Result<Hash, MempoolError> {
         let len = tx.to_bytes().len();
         if len > MAX_TX_BYTES {
             return Err(MempoolError::TooLarge {
@@ -102,51 +104,46 @@ impl Mempool {
         {
             return Err(MempoolError::BadSignature);
         }
-        let mut inner = self.lock();
-        if inner.hashes.contains(&hash) {
-            return Err(MempoolError::Duplicate(hash));
-        }
-        if inner.queue.len() >= inner.capacity {
-            return Err(MempoolError::Full {
-                capacity: inner.capacity,
-            });
-        }
-        inner.hashes.insert(hash);
-        inner.queue.push_back((hash, tx));
+        self.lock().pool.insert(tx, next_nonce, min_fee)?;
         Ok(hash)
     }
 
-    /// Up to `max` queued transactions, oldest first, skipping those in `exclude` (already in
-    /// an unfinalized ancestor of the block being built).
-    pub fn select(&self, max: usize, exclude: &HashSet<Hash>) -> Vec<SignedTransaction> {
-        self.lock()
-            .queue
-            .iter()
-            .filter(|(hash, _)| !exclude.contains(hash))
-            .take(max)
-            .map(|(_, tx)| tx.clone())
-            .collect()
+    /// Up to `max` transactions to propose on a parent whose state gives each account's next
+    /// nonce through `next_nonce`: per account a contiguous run from that nonce, highest fee
+    /// first across accounts. Transactions already in the parent's ancestry sit below those
+    /// nonces, so they are never proposed twice.
+    pub fn select(
+        &self,
+        max: usize,
+        next_nonce: impl Fn(&AccountId) -> u64,
+    ) -> Vec<SignedTransaction> {
+        self.lock().pool.select(max, usize::MAX, next_nonce)
     }
 
-    /// Drops the transactions with these hashes (they were finalized).
+    /// Drops the transactions with these hashes (refused for good, or finalized).
     pub fn remove(&self, hashes: &[Hash]) {
         let mut inner = self.lock();
-        let mut any = false;
         for hash in hashes {
-            any |= inner.hashes.remove(hash);
+            inner.pool.remove(hash);
         }
-        if any {
-            let Inner { queue, hashes, .. } = &mut *inner;
-            queue.retain(|(hash, _)| hashes.contains(hash));
-        }
+    }
+
+    /// Drops every transaction of `account` below its committed `next_nonce`.
+    pub fn prune(&self, account: &AccountId, next_nonce: u64) {
+        self.lock().pool.prune(account, next_nonce);
+    }
+
+    /// Whether a transaction is queued.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.lock().pool.contains(hash)
     }
 
     /// The number of queued transactions.
     pub fn len(&self) -> usize {
-        self.lock().queue.len()
+        self.lock().pool.len()
     }
 
-    /// Whether the queue is empty.
+    /// Whether the pool is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -177,34 +174,43 @@ mod tests {
         let mut other = Wallet::new([9; 32], ChainId::new("other").unwrap(), Amount::new(1));
         let tx = other.sign(Action::Faucet);
         assert!(matches!(
-            pool.submit(tx),
+            pool.submit(tx, 0, Amount::ZERO),
             Err(MempoolError::WrongChain { .. })
         ));
         let mut forged = txs(1).remove(0);
         forged.signature.0[0] ^= 1;
-        assert_eq!(pool.submit(forged), Err(MempoolError::BadSignature));
+        assert_eq!(
+            pool.submit(forged, 0, Amount::ZERO),
+            Err(MempoolError::BadSignature)
+        );
         assert!(pool.is_empty());
     }
 
     #[test]
-    fn mempool_is_bounded_fifo_without_duplicates() {
+    fn mempool_is_bounded_and_proposes_runs_from_the_parents_nonce() {
         let pool = Mempool::new(2, ChainId::new("test").unwrap());
         let txs = txs(3);
-        let first = pool.submit(txs[0].clone()).unwrap();
-        assert_eq!(
-            pool.submit(txs[0].clone()),
-            Err(MempoolError::Duplicate(first))
-        );
-        pool.submit(txs[1].clone()).unwrap();
-        assert_eq!(
-            pool.submit(txs[2].clone()),
-            Err(MempoolError::Full { capacity: 2 })
-        );
-        assert_eq!(pool.select(10, &HashSet::new()), txs[..2].to_vec());
-        assert_eq!(pool.select(10, &HashSet::from([first])), txs[1..2].to_vec());
-        pool.remove(&[first]);
+        let first = pool.submit(txs[0].clone(), 0, Amount::ZERO).unwrap();
+        assert!(matches!(
+            pool.submit(txs[0].clone(), 0, Amount::ZERO),
+            Err(MempoolError::Pool(
+                cadenza_mempool::MempoolError::AlreadyPending(_)
+            ))
+        ));
+        pool.submit(txs[1].clone(), 0, Amount::ZERO).unwrap();
+        assert!(matches!(
+            pool.submit(txs[2].clone(), 0, Amount::ZERO),
+            Err(MempoolError::Pool(
+                cadenza_mempool::MempoolError::PoolFull { .. }
+            ))
+        ));
+        assert_eq!(pool.select(10, |_| 0), txs[..2].to_vec());
+        // On a parent that already includes the first, only the second is proposed.
+        assert_eq!(pool.select(10, |_| 1), txs[1..2].to_vec());
+        pool.prune(&txs[0].tx.signer, 1);
+        assert!(!pool.contains(&first));
         assert_eq!(pool.len(), 1);
-        pool.submit(txs[2].clone()).unwrap();
-        assert_eq!(pool.select(1, &HashSet::new()), txs[1..2].to_vec());
+        pool.submit(txs[2].clone(), 1, Amount::ZERO).unwrap();
+        assert_eq!(pool.select(1, |_| 1), txs[1..2].to_vec());
     }
 }

@@ -90,6 +90,14 @@ impl Validator {
         &self.shared.mempool
     }
 
+    /// Submits a transaction, judged against the committed state (see [`Shared::submit`]).
+    pub async fn submit(
+        &self,
+        tx: cadenza_types::SignedTransaction,
+    ) -> Result<cadenza_types::Hash, crate::mempool::MempoolError> {
+        self.shared.submit(tx).await
+    }
+
     /// The committed tip.
     pub fn progress(&self) -> &Progress {
         &self.shared.progress

@@ -143,8 +143,6 @@ pub struct Pending {
     pub state_root: Digest,
     /// The block's writes, for reads by descendants.
     changes: ChangeSet,
-    /// The hashes of the block's transactions, so descendants do not include them again.
-    tx_hashes: Vec<cadenza_types::Hash>,
     /// The parent's layer while the parent is unfinalized; cut once the parent is committed,
     /// so committed layers (and their QMDB batches, which new batches would otherwise keep
     /// collecting as reachable ancestors) are freed.
@@ -383,7 +381,6 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
             height: block.height,
             state_root: merkleized.root(),
             changes: outcome.changes.clone(),
-            tx_hashes: outcome.results.iter().map(|r| r.hash).collect(),
             parent: Mutex::new(match base {
                 Base::Committed => None,
                 Base::Pending(parent) => Some(parent.clone()),
@@ -391,21 +388,6 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
             batch: merkleized,
         });
         Ok(Executed { outcome, pending })
-    }
-
-    /// The hashes of the transactions in the unfinalized blocks from `base` down to the
-    /// committed block.
-    pub fn unfinalized_tx_hashes(
-        &self,
-        base: &Base,
-    ) -> std::collections::HashSet<cadenza_types::Hash> {
-        let mut hashes = std::collections::HashSet::new();
-        if let Base::Pending(p) = base {
-            for layer in p.layers(self.height) {
-                hashes.extend(layer.tx_hashes.iter().copied());
-            }
-        }
-        hashes
     }
 
     /// Remembers an executed block under its digest, so children can build on it.

@@ -8,6 +8,7 @@ use cadenza_ledger::{Genesis, GenesisAsset, Params, native_asset, testkit::Walle
 use cadenza_node::app::{App, Progress, Shared};
 use cadenza_node::block::{Block, Digest, txs_root};
 use cadenza_node::mempool::Mempool;
+use cadenza_node::mempool::MempoolError;
 use cadenza_node::store::{StateStore, StoreConfig};
 use cadenza_types::{AccountId, Action, Amount, ChainId};
 use commonware_consensus::Application as _;
@@ -114,8 +115,8 @@ fn propose_triages_transactions_and_verify_refuses_wrong_headers() {
 
         // A good transfer, an overdraft (refused by the ledger after its fee: an outcome of its
         // own, included, and no reason to refuse the block), a transaction whose fee is below
-        // the minimum (refused before its fee: it leaves the mempool and takes no block space)
-        // and one with a nonce ahead (deferred: it stays queued for a later block).
+        // the minimum (refused at admission: it never enters the mempool) and one with a nonce
+        // ahead (it waits in the mempool until the gap is filled).
         let good = alice.sign(Action::Transfer {
             to: cheap.account(),
             asset: native_asset(),
@@ -138,9 +139,15 @@ fn propose_triages_transactions_and_verify_refuses_wrong_headers() {
             asset: native_asset(),
             amount: Amount::new(3),
         });
-        for tx in [&good, &overdraft, &too_cheap, &future] {
-            proposer_shared.mempool.submit(tx.clone()).unwrap();
+        for tx in [&good, &overdraft, &future] {
+            proposer_shared.submit(tx.clone()).await.unwrap();
         }
+        assert!(matches!(
+            proposer_shared.submit(too_cheap.clone()).await,
+            Err(MempoolError::Pool(
+                cadenza_mempool::MempoolError::FeeTooLow { .. }
+            ))
+        ));
 
         let view1 = context_for(&leader, 1, &genesis_block);
         let b1 = proposer
@@ -156,7 +163,7 @@ fn propose_triages_transactions_and_verify_refuses_wrong_headers() {
         assert_eq!(
             proposer_shared.mempool.len(),
             3,
-            "the fee-less refusal left"
+            "proposals take nothing out of the mempool"
         );
 
         // A verifier with its own store re-executes it and agrees.
@@ -172,14 +179,13 @@ fn propose_triages_transactions_and_verify_refuses_wrong_headers() {
         );
 
         // The next block does not repeat transactions of its unfinalized parent, and includes
-        // the deferred one once the nonce gap is filled (in a later block: it is queued before
-        // the transaction that fills the gap).
+        // the waiting one right after the transaction that fills the nonce gap.
         let gap = alice.sign(Action::Transfer {
             to: cheap.account(),
             asset: native_asset(),
             amount: Amount::new(2),
         });
-        proposer_shared.mempool.submit(gap.clone()).unwrap();
+        proposer_shared.submit(gap.clone()).await.unwrap();
         let view2 = context_for(&leader, 2, &b1);
         let b2 = proposer
             .propose(
@@ -189,7 +195,7 @@ fn propose_triages_transactions_and_verify_refuses_wrong_headers() {
             )
             .await
             .expect("a block on b1");
-        assert_eq!(b2.inner().txs, vec![gap]);
+        assert_eq!(b2.inner().txs, vec![gap, future]);
         let view3 = context_for(&leader, 3, &b2);
         let b3 = proposer
             .propose(
@@ -199,7 +205,7 @@ fn propose_triages_transactions_and_verify_refuses_wrong_headers() {
             )
             .await
             .expect("a block on b2");
-        assert_eq!(b3.inner().txs, vec![future]);
+        assert!(b3.inner().txs.is_empty(), "nothing is proposed twice");
 
         // A verifier that never saw b1 executes it from the ancestry first.
         let (mut late, _, _) = app(&context, "late", &genesis).await;

@@ -204,18 +204,18 @@ fn one_validator_finalizes_submitted_transfers() {
                 asset: native_asset(),
                 amount: Amount::new(1_000),
             });
-            validator.mempool().submit(tx).unwrap();
+            validator.submit(tx).await.unwrap();
         }
         // A transaction with a nonce ahead of its account's waits in the mempool.
         let mut skipped = wallets[0].clone();
         skipped.nonce += 10;
         validator
-            .mempool()
             .submit(skipped.sign(Action::Transfer {
                 to,
                 asset: native_asset(),
                 amount: Amount::new(1),
             }))
+            .await
             .unwrap();
 
         validator.progress().wait_for(30).await;
@@ -322,7 +322,7 @@ fn four_validators_with_loss_partition_and_crash(seed: u64) -> String {
         for _ in 0..4 {
             let tx = transfer(&mut wallets[0], to, 7);
             for v in &validators {
-                v.mempool().submit(tx.clone()).unwrap();
+                v.submit(tx.clone()).await.unwrap();
             }
         }
         for v in &validators {
@@ -335,8 +335,8 @@ fn four_validators_with_loss_partition_and_crash(seed: u64) -> String {
         disconnect(&oracle, left, right).await;
         for _ in 0..3 {
             validators[0]
-                .mempool()
                 .submit(transfer(&mut wallets[0], to, 7))
+                .await
                 .unwrap();
         }
         context.sleep(Duration::from_secs(3)).await;
@@ -454,7 +454,7 @@ fn validator_restarts_from_its_storage_and_continues_the_chain() {
             )
             .await
             .unwrap();
-            validator.mempool().submit(first).unwrap();
+            validator.submit(first).await.unwrap();
             validator.progress().wait_for(3).await;
             validator.progress().committed().0
         }
@@ -479,7 +479,7 @@ fn validator_restarts_from_its_storage_and_continues_the_chain() {
         let block = validator.finalized_block(recovered).await.unwrap();
         assert_eq!(Some(block.inner().state_root), root);
 
-        validator.mempool().submit(second).unwrap();
+        validator.submit(second).await.unwrap();
         validator.progress().wait_for(recovered + 3).await;
         let store = validator.shared.store.lock().await;
         let state = store.view(&cadenza_node::store::Base::Committed);
@@ -547,7 +547,7 @@ fn repeated_crashes_at_arbitrary_points_recover_the_committed_state() {
                 }
                 // A transaction committed in an earlier life is refused as a replay (stale
                 // nonce) if resubmitted; each life submits its own.
-                validator.mempool().submit(tx).unwrap();
+                validator.submit(tx).await.unwrap();
                 context.sleep(crash_after).await;
                 validator.progress().committed().0
             });
