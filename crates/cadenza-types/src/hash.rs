@@ -85,7 +85,8 @@ pub enum Domain {
 }
 
 impl Domain {
-    const ALL: [Domain; 9] = [
+    /// Every domain, in the order `docs/encoding.md` lists them.
+    pub const ALL: [Domain; 9] = [
         Domain::Tx,
         Domain::Voucher,
         Domain::Receipts,
