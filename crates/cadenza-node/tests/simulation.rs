@@ -158,6 +158,21 @@ fn config(
     }
 }
 
+/// Checks that a restarted validator recovered at least the `acknowledged` height, with its
+/// committed root equal to the recovered block's state root; returns the recovered height.
+async fn check_recovery(validator: &Validator, acknowledged: u64, life: &str) -> u64 {
+    let (recovered, root) = validator.progress().committed();
+    assert!(
+        recovered >= acknowledged,
+        "{life}: recovered {recovered} < acknowledged {acknowledged}"
+    );
+    if recovered > 0 {
+        let block = validator.finalized_block(recovered).await.unwrap();
+        assert_eq!(Some(block.inner().state_root), root);
+    }
+    recovered
+}
+
 /// Every validator has the same finalized block (digest and state root) at every height up to
 /// `height`, and the same committed root there.
 async fn assert_agreement(validators: &[Validator], height: u64) {
@@ -471,13 +486,7 @@ fn validator_restarts_from_its_storage_and_continues_the_chain() {
         )
         .await
         .unwrap();
-        let (recovered, root) = validator.progress().committed();
-        assert!(
-            recovered >= before,
-            "recovered {recovered} < acknowledged {before}"
-        );
-        let block = validator.finalized_block(recovered).await.unwrap();
-        assert_eq!(Some(block.inner().state_root), root);
+        let recovered = check_recovery(&validator, before, "second life").await;
 
         validator.submit(second).await.unwrap();
         validator.progress().wait_for(recovered + 3).await;
@@ -536,15 +545,7 @@ fn repeated_crashes_at_arbitrary_points_recover_the_committed_state() {
                 )
                 .await
                 .unwrap();
-                let (recovered, root) = validator.progress().committed();
-                assert!(
-                    recovered >= acknowledged,
-                    "life {life}: recovered {recovered} < acknowledged {acknowledged}"
-                );
-                if recovered > 0 {
-                    let block = validator.finalized_block(recovered).await.unwrap();
-                    assert_eq!(Some(block.inner().state_root), root);
-                }
+                check_recovery(&validator, acknowledged, &format!("life {life}")).await;
                 // A transaction committed in an earlier life is refused as a replay (stale
                 // nonce) if resubmitted; each life submits its own.
                 validator.submit(tx).await.unwrap();
