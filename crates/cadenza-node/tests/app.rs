@@ -219,47 +219,30 @@ fn propose_triages_transactions_and_verify_refuses_wrong_headers() {
             .await
         );
 
-        // Wrong proposer (not the view's leader): refused.
-        let mut wrong = b1.inner().clone();
-        wrong.proposer = alice.account();
-        assert!(
-            !verify(
-                &mut verifier,
-                &context,
-                &view1,
-                vec![redigest(wrong), genesis_block.clone()]
-            )
-            .await
-        );
-
-        // Transactions that do not match the transactions root: refused.
-        let mut wrong = b1.inner().clone();
-        wrong.txs = vec![good.clone()];
-        assert!(
-            !verify(
-                &mut verifier,
-                &context,
-                &view1,
-                vec![redigest(wrong), genesis_block.clone()]
-            )
-            .await
-        );
-
-        // Consistent transactions root, but a state root that is not the execution's (the
-        // transfer is missing): refused. (Dropping only the refused transaction would leave the
-        // same state, and a valid block.)
-        let mut wrong = b1.inner().clone();
-        wrong.txs = Vec::new();
-        wrong.txs_root = txs_root(&wrong.txs);
-        assert!(
-            !verify(
-                &mut verifier,
-                &context,
-                &view1,
-                vec![redigest(wrong), genesis_block.clone()]
-            )
-            .await
-        );
+        // Headers b1 could not have: each is refused.
+        // - a proposer that is not the view's leader;
+        // - transactions that do not match the transactions root;
+        // - a consistent transactions root but a state root that is not the execution's (the
+        //   transfer is missing; dropping only the refused transaction would leave the same
+        //   state, and a valid block).
+        let mut wrong_proposer = b1.inner().clone();
+        wrong_proposer.proposer = alice.account();
+        let mut wrong_txs = b1.inner().clone();
+        wrong_txs.txs = vec![good.clone()];
+        let mut wrong_state = b1.inner().clone();
+        wrong_state.txs = Vec::new();
+        wrong_state.txs_root = txs_root(&wrong_state.txs);
+        for (why, wrong) in [
+            ("proposer", wrong_proposer),
+            ("transactions root", wrong_txs),
+            ("state root", wrong_state),
+        ] {
+            let chain = vec![redigest(wrong), genesis_block.clone()];
+            assert!(
+                !verify(&mut verifier, &context, &view1, chain).await,
+                "wrong {why} accepted"
+            );
+        }
 
         // Time going back relative to the parent: refused.
         assert_eq!(b1.inner().timestamp_ms, 1_000);
