@@ -158,6 +158,29 @@ fn config(
     }
 }
 
+/// Starts a validator of a one-validator network on `context` (from whatever its storage
+/// holds). The oracle is returned because the simulated network lives as long as it does.
+async fn start_alone(
+    context: &deterministic::Context,
+    label: &'static str,
+    key: &ed25519::PrivateKey,
+    participants: &[ed25519::PublicKey],
+    genesis: &Genesis,
+) -> (
+    Validator,
+    Oracle<ed25519::PublicKey, deterministic::Context>,
+) {
+    let mut oracle = network(context, participants).await;
+    let validator = start_validator(
+        context.child(label),
+        &mut oracle,
+        config(key, participants, genesis),
+    )
+    .await
+    .unwrap();
+    (validator, oracle)
+}
+
 /// Checks that a restarted validator recovered at least the `acknowledged` height, with its
 /// committed root equal to the recovered block's state root; returns the recovered height.
 async fn check_recovery(validator: &Validator, acknowledged: u64, life: &str) -> u64 {
@@ -203,14 +226,8 @@ fn one_validator_finalizes_submitted_transfers() {
         let participants: Vec<_> = keys.iter().map(|k| k.public_key()).collect();
         let mut wallets = wallets(2);
         let genesis = genesis(&wallets.iter().map(Wallet::account).collect::<Vec<_>>());
-        let mut oracle = network(&context, &participants).await;
-        let validator = start_validator(
-            context.child("validator_0"),
-            &mut oracle,
-            config(&keys[0], &participants, &genesis),
-        )
-        .await
-        .unwrap();
+        let (validator, _oracle) =
+            start_alone(&context, "validator_0", &keys[0], &participants, &genesis).await;
 
         let to = wallets[1].account();
         for _ in 0..5 {
@@ -461,14 +478,8 @@ fn validator_restarts_from_its_storage_and_continues_the_chain() {
     let (before, checkpoint) = runner(seed).start_and_recover({
         let (keys, participants, genesis) = (keys.clone(), participants.clone(), genesis.clone());
         |context| async move {
-            let mut oracle = network(&context, &participants).await;
-            let validator = start_validator(
-                context.child("validator_0"),
-                &mut oracle,
-                config(&keys[0], &participants, &genesis),
-            )
-            .await
-            .unwrap();
+            let (validator, _oracle) =
+                start_alone(&context, "validator_0", &keys[0], &participants, &genesis).await;
             validator.submit(first).await.unwrap();
             validator.progress().wait_for(3).await;
             validator.progress().committed().0
@@ -478,14 +489,14 @@ fn validator_restarts_from_its_storage_and_continues_the_chain() {
     // Second life: recover from storage, check the root against the finalized block (done by
     // `start_validator`), and keep going.
     deterministic::Runner::from(checkpoint).start(|context| async move {
-        let mut oracle = network(&context, &participants).await;
-        let validator = start_validator(
-            context.child("validator_0_restarted"),
-            &mut oracle,
-            config(&keys[0], &participants, &genesis),
+        let (validator, _oracle) = start_alone(
+            &context,
+            "validator_0_restarted",
+            &keys[0],
+            &participants,
+            &genesis,
         )
-        .await
-        .unwrap();
+        .await;
         let recovered = check_recovery(&validator, before, "second life").await;
 
         validator.submit(second).await.unwrap();
@@ -537,14 +548,8 @@ fn repeated_crashes_at_arbitrary_points_recover_the_committed_state() {
             let (keys, participants, genesis) =
                 (keys.clone(), participants.clone(), genesis.clone());
             let (committed, next) = runner.start_and_recover(|context| async move {
-                let mut oracle = network(&context, &participants).await;
-                let validator = start_validator(
-                    context.child("validator_0"),
-                    &mut oracle,
-                    config(&keys[0], &participants, &genesis),
-                )
-                .await
-                .unwrap();
+                let (validator, _oracle) =
+                    start_alone(&context, "validator_0", &keys[0], &participants, &genesis).await;
                 check_recovery(&validator, acknowledged, &format!("life {life}")).await;
                 // A transaction committed in an earlier life is refused as a replay (stale
                 // nonce) if resubmitted; each life submits its own.
@@ -558,14 +563,8 @@ fn repeated_crashes_at_arbitrary_points_recover_the_committed_state() {
 
         // A last life with no crash: everything submitted is applied, exactly once.
         deterministic::Runner::from(checkpoint.unwrap()).start(|context| async move {
-            let mut oracle = network(&context, &participants).await;
-            let validator = start_validator(
-                context.child("validator_0"),
-                &mut oracle,
-                config(&keys[0], &participants, &genesis),
-            )
-            .await
-            .unwrap();
+            let (validator, _oracle) =
+                start_alone(&context, "validator_0", &keys[0], &participants, &genesis).await;
             let start = validator.progress().committed().0;
             validator.progress().wait_for(start + 3).await;
             let store = validator.shared.store.lock().await;
