@@ -19,7 +19,7 @@ use crate::error::{BlockError, TxError};
 use crate::events::Event;
 use crate::parallel::map_chunks;
 use crate::params::{Params, native_asset};
-use crate::records::{Channel, Meta, keys};
+use crate::records::{Channel, Meta, TxRecord, keys};
 use crate::royalties;
 use crate::settlement::{self, UpdatePre};
 use crate::state::{ChangeSet, Overlay, StateView};
@@ -94,8 +94,20 @@ pub fn execute_block(state: &dyn StateView, block: &Block) -> Result<BlockOutcom
 
     let mut overlay = Overlay::default();
     let mut results = Vec::with_capacity(block.txs.len());
-    for (stx, pre) in block.txs.iter().zip(&prepared) {
-        results.push(execute_tx(state, &mut overlay, &env, stx, pre));
+    for (index, (stx, pre)) in block.txs.iter().zip(&prepared).enumerate() {
+        let outcome = execute_tx(state, &mut overlay, &env, stx, pre);
+        // A transaction past authentication leaves its record (see `TxRecord`).
+        if outcome.result.as_ref().err().is_none_or(TxError::charges_fee) {
+            let index = u32::try_from(index).expect("a block holds far fewer than 2^32 txs");
+            let record = TxRecord::new(
+                block.height,
+                index,
+                outcome.fee_paid,
+                outcome.result.as_ref().err(),
+            );
+            overlay.set(keys::tx(&outcome.hash), Some(record.to_bytes()));
+        }
+        results.push(outcome);
     }
 
     let meta = Meta {

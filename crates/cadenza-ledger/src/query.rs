@@ -1,9 +1,11 @@
 //! Typed reads of the ledger's state, for the node's API, wallets and tests.
 
-use cadenza_types::{AccountId, Amount, AssetId, ChannelId, Decode, TrackId};
+use cadenza_types::{AccountId, Amount, AssetId, ChannelId, Decode, Hash, TrackId};
 
 use crate::params::Params;
-use crate::records::{Account, AssetInfo, Channel, Distribution, Meta, Track, amount_of, keys};
+use crate::records::{
+    Account, AssetInfo, Channel, Distribution, Meta, Track, TxRecord, amount_of, keys,
+};
 use crate::state::StateView;
 
 fn read<T: Decode>(state: &dyn StateView, key: &[u8]) -> Option<T> {
@@ -65,3 +67,8 @@ pub fn distribution(state: &dyn StateView, track: &TrackId, asset: &AssetId) -> 
 }
 
 pub use crate::royalties::claimable;
+
+/// A transaction's record, if a block executed it past authentication.
+pub fn tx(state: &dyn StateView, hash: &Hash) -> Option<TxRecord> {
+    read(state, &keys::tx(hash))
+}

@@ -34,6 +34,8 @@ pub mod prefix {
     pub const PARAMS: u8 = 0x0a;
     /// [`super::Meta`], a single record.
     pub const META: u8 = 0x0b;
+    /// [`super::TxRecord`] by transaction hash.
+    pub const TX: u8 = 0x0c;
 }
 
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -97,6 +99,10 @@ pub mod keys {
     pub fn meta() -> Vec<u8> {
         vec![prefix::META]
     }
+    /// A transaction's record.
+    pub fn tx(hash: &Hash) -> Vec<u8> {
+        key(prefix::TX, &[&hash.0])
+    }
 }
 
 /// A record stored under one key.
@@ -124,6 +130,79 @@ impl Decode for Account {
         Ok(Account {
             nonce: r.u64()?,
             last_faucet_ms: r.option("last faucet", Reader::u64)?,
+        })
+    }
+}
+
+/// Where and how a transaction was executed: written for every transaction that passed
+/// authentication (its nonce advanced), whether its action succeeded or not. A transaction
+/// refused before its fee leaves no record, as it leaves no other trace. With it, a wallet can
+/// prove a transaction's outcome against a block's state root, and a node answers a resubmitted
+/// transaction with its first result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxRecord {
+    /// The block that executed it.
+    pub height: u64,
+    /// Its position in that block.
+    pub index: u32,
+    /// The fee it paid.
+    pub fee_paid: Amount,
+    /// Why its action failed (the stable code and the message), or `None` if it succeeded.
+    pub error: Option<(String, String)>,
+}
+
+/// The longest error code a [`TxRecord`] holds.
+pub const TX_ERROR_CODE_MAX_LEN: usize = 64;
+/// The longest error message a [`TxRecord`] holds (longer ones are cut at a character boundary).
+pub const TX_ERROR_MESSAGE_MAX_LEN: usize = 512;
+
+impl TxRecord {
+    /// The record of a transaction at `index` in block `height`.
+    pub fn new(height: u64, index: u32, fee_paid: Amount, error: Option<&crate::TxError>) -> Self {
+        let error = error.map(|e| {
+            let mut message = e.to_string();
+            if message.len() > TX_ERROR_MESSAGE_MAX_LEN {
+                let mut cut = TX_ERROR_MESSAGE_MAX_LEN;
+                while !message.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                message.truncate(cut);
+            }
+            (e.code().to_owned(), message)
+        });
+        TxRecord {
+            height,
+            index,
+            fee_paid,
+            error,
+        }
+    }
+}
+
+impl Encode for TxRecord {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.height.encode_to(out);
+        self.index.encode_to(out);
+        self.fee_paid.get().encode_to(out);
+        out.put_option(&self.error, |o, (code, message)| {
+            o.put_bytes(code.as_bytes());
+            o.put_bytes(message.as_bytes());
+        });
+    }
+}
+
+impl Decode for TxRecord {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(TxRecord {
+            height: r.u64()?,
+            index: r.u32()?,
+            fee_paid: Amount::new(r.u128()?),
+            error: r.option("tx error", |r| {
+                Ok((
+                    r.string("tx error code", TX_ERROR_CODE_MAX_LEN)?,
+                    r.string("tx error message", TX_ERROR_MESSAGE_MAX_LEN)?,
+                ))
+            })?,
         })
     }
 }

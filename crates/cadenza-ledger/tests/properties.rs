@@ -9,6 +9,7 @@
 mod common;
 
 use cadenza_ledger::testkit::MemoryChain;
+use cadenza_ledger::records::TxRecord;
 use cadenza_ledger::{TxError, TxOutcome, query};
 use cadenza_types::{
     AccountId, Action, Amount, AssetId, ChainId, ChannelId, ChannelUpdate, Hash, Receipt,
@@ -482,7 +483,15 @@ impl World {
             *self.errors.entry(e.code()).or_default() += 1;
         }
         match &outcome.result {
-            Ok(()) => self.record(&stx),
+            Ok(()) => {
+                let height = query::meta(&self.chain.state).unwrap().height;
+                assert_eq!(
+                    query::tx(&self.chain.state, &stx.hash()),
+                    Some(TxRecord::new(height, 0, stx.tx.fee, None)),
+                    "a successful transaction leaves its record"
+                );
+                self.record(&stx)
+            }
             Err(e) => self.check_fee_rule(&before, &stx, e),
         }
         self.check_invariants();
@@ -513,9 +522,10 @@ impl World {
     ) {
         let after = entries_without_meta(&self.chain.state);
         if e.charges_fee() {
+            let height = query::meta(&self.chain.state).unwrap().height;
             assert_eq!(
                 after,
-                with_fee_charged(before, &stx.tx.signer, stx.tx.fee.get()),
+                with_fee_charged(before, stx, e, height),
                 "refused with {e}: only the fee may move"
             );
         } else {
@@ -631,4 +641,4 @@ fn the_same_blocks_give_the_same_roots_twice_and_a_pinned_golden_root() {
 
 /// The state root after `fixed_sequence(2_000)`. Changing it is a protocol change: every node
 /// must upgrade together.
-const GOLDEN_ROOT: &str = "c022604fb8adea2368d304ea3dc8170f068d58579e113a1c4ea24072b1c96357";
+const GOLDEN_ROOT: &str = "eb51de0d132ba28ff5ea52f4ae79910f63704192c2f08e0d6fea5e6722635234";

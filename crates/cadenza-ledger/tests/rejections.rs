@@ -52,9 +52,9 @@ fn setup() -> Setup {
 /// Executes `stx` alone in a block and checks the error and the state afterwards.
 fn expect_refused(chain: &mut MemoryChain, stx: SignedTransaction, expected: TxError) {
     let before = chain.state.clone();
-    let signer = stx.tx.signer;
     let fee = stx.tx.fee.get();
-    let outcome = chain.execute(vec![stx]).remove(0);
+    let outcome = chain.execute(vec![stx.clone()]).remove(0);
+    let height = cadenza_ledger::query::meta(&chain.state).unwrap().height;
     assert_eq!(outcome.result, Err(expected.clone()));
     assert!(outcome.events.is_empty());
     let after = entries_without_meta(&chain.state);
@@ -62,7 +62,7 @@ fn expect_refused(chain: &mut MemoryChain, stx: SignedTransaction, expected: TxE
         assert_eq!(outcome.fee_paid.get(), fee);
         assert_eq!(
             after,
-            with_fee_charged(&before, &signer, fee),
+            with_fee_charged(&before, &stx, &expected, height),
             "only the fee rule may change state"
         );
     } else {

@@ -193,17 +193,25 @@ pub fn entries_without_meta(state: &MemoryState) -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
-/// The state `before`, with only the fee rule applied for `signer`: nonce + 1, fee moved to the
-/// proposer.
+/// The state `before`, with only the fee rule applied for `stx`, refused with `error` alone in
+/// block `height`: the signer's nonce + 1, the fee moved to the proposer, and the transaction's
+/// record.
 pub fn with_fee_charged(
     before: &MemoryState,
-    signer: &AccountId,
-    fee: u128,
+    stx: &cadenza_types::SignedTransaction,
+    error: &cadenza_ledger::TxError,
+    height: u64,
 ) -> Vec<(Vec<u8>, Vec<u8>)> {
-    use cadenza_ledger::records::{Account, keys};
+    use cadenza_ledger::records::{Account, TxRecord, keys};
     use cadenza_types::{Decode, Encode};
+    let signer = &stx.tx.signer;
+    let fee = stx.tx.fee.get();
     let mut expected: std::collections::BTreeMap<Vec<u8>, Vec<u8>> =
         entries_without_meta(before).into_iter().collect();
+    expected.insert(
+        keys::tx(&stx.hash()),
+        TxRecord::new(height, 0, Amount::new(fee), Some(error)).to_bytes(),
+    );
     let acc_key = keys::account(signer);
     let mut account = expected
         .get(&acc_key)
