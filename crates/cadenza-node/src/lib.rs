@@ -8,6 +8,7 @@
 //! - [`store`]: the Merkle-committed state, speculative execution and durable commits;
 //! - [`app`]: propose, verify, and the finalizer that applies finalized blocks, then acknowledges;
 //! - [`mempool`]: the bounded transaction queue;
+//! - [`validator`]: the wiring of one validator on any runtime and p2p network;
 //! - [`sim`]: a validator on the deterministic runtime and simulated network (the fault test bed).
 //!
 //! Architecture invariant: the ledger stays pure; this crate owns every IO concern of consensus
@@ -18,3 +19,4 @@ pub mod block;
 pub mod mempool;
 pub mod sim;
 pub mod store;
+pub mod validator;

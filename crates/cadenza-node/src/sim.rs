@@ -1,121 +1,19 @@
-//! A validator wired on Commonware's deterministic runtime and simulated network: the test bed
-//! for faults (message loss, partitions, restarts). The wiring is the production wiring (simplex,
-//! marshal with its resolver, buffered broadcast, archives, the inline adapter); only the runtime
-//! and the network differ, and a tokio/authenticated-p2p variant comes with the node binary.
+//! The fault test bed: a validator on Commonware's deterministic runtime and simulated network
+//! (message loss, partitions, restarts, storage faults). The wiring is [`crate::validator`]'s,
+//! the production wiring; only the runtime and the network differ.
 
-use std::num::{NonZeroU16, NonZeroU64, NonZeroUsize};
-use std::sync::Arc;
-use std::time::Duration;
+use std::num::NonZeroU32;
 
-use cadenza_ledger::Genesis;
-use commonware_broadcast::buffered;
-use commonware_consensus::{
-    marshal::{
-        self, Start,
-        core::{Actor as MarshalActor, Mailbox as MarshalMailbox},
-        resolver::p2p as marshal_resolver,
-        standard::{Inline, Standard},
-    },
-    simplex::{
-        self,
-        config::{ForwardPolicy, SkipPolicy},
-        elector::RoundRobin,
-        scheme::ed25519::Scheme,
-    },
-    types::{Epoch, FixedEpocher, Height, ViewDelta},
-};
-use commonware_cryptography::{
-    Digested, Digestible as _, Signer as _, blake3::Blake3, certificate::ConstantProvider,
-    certificate::Verifier as _, ed25519,
-};
+use commonware_cryptography::ed25519;
 use commonware_p2p::simulated::Oracle;
-use commonware_parallel::Sequential;
-use commonware_runtime::{Handle, Quota, Supervisor as _, buffer::paged::CacheRef, deterministic};
-use commonware_storage::archive::immutable;
-use commonware_utils::{NZDuration, ordered::Set};
-use futures::lock::Mutex as AsyncMutex;
+use commonware_runtime::{Quota, deterministic};
 
-use crate::app::{App, MAX_PENDING_ACKS, Progress, Shared, start_finalizer};
-use crate::block::Block;
-use crate::mempool::Mempool;
-use crate::store::{StateStore, StoreConfig, StoreError};
+pub use crate::validator::{ValidatorConfig, max_message_size};
+use crate::validator::{Network, channels};
+use crate::{store::StoreError, validator};
 
-/// The p2p channels of a validator.
-pub mod channels {
-    /// Simplex votes.
-    pub const VOTES: u64 = 0;
-    /// Simplex certificates.
-    pub const CERTIFICATES: u64 = 1;
-    /// Simplex's resolver (missing certificates).
-    pub const RESOLVER: u64 = 2;
-    /// Marshal's backfill of finalized blocks.
-    pub const BACKFILL: u64 = 3;
-    /// Block broadcast.
-    pub const BROADCAST: u64 = 4;
-}
-
-/// The epoch length of a static validator set: effectively one epoch forever.
-const EPOCH_LENGTH: u64 = u64::MAX / 2;
-
-/// How a validator is set up.
-#[derive(Clone)]
-pub struct ValidatorConfig {
-    /// Its signing key (also its identity on the network).
-    pub key: ed25519::PrivateKey,
-    /// Every validator's public key.
-    pub participants: Vec<ed25519::PublicKey>,
-    /// The chain's genesis.
-    pub genesis: Genesis,
-    /// The consensus namespace (separates this chain's signatures from any other's).
-    pub namespace: Vec<u8>,
-    /// The mempool's capacity.
-    pub mempool_capacity: usize,
-}
-
-/// A running validator.
-pub struct Validator {
-    /// Its public key.
-    pub public_key: ed25519::PublicKey,
-    /// State, mempool and progress.
-    pub shared: Arc<Shared<deterministic::Context>>,
-    /// Marshal's mailbox: finalized blocks by height.
-    pub marshal: MarshalMailbox<Scheme, Standard<Block>>,
-    /// The consensus engine's task.
-    pub engine: Handle<()>,
-}
-
-impl Validator {
-    /// The mempool.
-    pub fn mempool(&self) -> &Mempool {
-        &self.shared.mempool
-    }
-
-    /// Submits a transaction, judged against the committed state (see [`Shared::submit`]).
-    pub async fn submit(
-        &self,
-        tx: cadenza_types::SignedTransaction,
-    ) -> Result<cadenza_types::Hash, crate::mempool::MempoolError> {
-        self.shared.submit(tx).await
-    }
-
-    /// The committed tip.
-    pub fn progress(&self) -> &Progress {
-        &self.shared.progress
-    }
-
-    /// The finalized block at `height`, from marshal's archive.
-    pub async fn finalized_block(&self, height: u64) -> Option<Digested<Block>> {
-        self.marshal.get_block(Height::new(height)).await
-    }
-}
-
-/// The largest message any channel carries.
-pub fn max_message_size(n_participants: u32) -> u32 {
-    commonware_p2p::max_message_size(&[
-        simplex::max_payload_size::<Scheme, crate::block::Digest>(n_participants),
-        marshal::max_payload_size::<Standard<Block>, Scheme>(n_participants, &()),
-    ])
-}
+/// A validator on the deterministic runtime.
+pub type Validator = validator::Validator<deterministic::Context>;
 
 /// Starts a validator on `context`, registering its channels with the simulated network. Its
 /// storage lives under partitions named after its index, so a validator restarted on the same
@@ -125,269 +23,23 @@ pub async fn start_validator(
     oracle: &mut Oracle<ed25519::PublicKey, deterministic::Context>,
     config: ValidatorConfig,
 ) -> Result<Validator, StoreError> {
-    let public_key = config.key.public_key();
-    let index = config
-        .participants
-        .iter()
-        .position(|p| *p == public_key)
-        .expect("the validator is a participant");
-    let prefix = format!("validator-{index}");
-    let page_cache = CacheRef::new(
-        NonZeroU16::new(4096).expect("non-zero"),
-        NonZeroUsize::new(1024).expect("non-zero"),
-    );
-    let participants = Set::from_iter_dedup(config.participants.iter().cloned());
-    let scheme = Scheme::signer(&config.namespace, participants, config.key.clone())
-        .expect("the key is a participant's");
-
-    // The ledger state, recovered to its last committed block.
-    let store = StateStore::open(
-        context.child("state"),
-        &StoreConfig {
-            partition_prefix: prefix.clone(),
-            page_cache: page_cache.clone(),
-        },
-        &config.genesis,
-    )
-    .await?;
-    // The genesis block commits to the genesis state's root. A recovered store is past it, so
-    // the root is derived the same way at every start, in a scratch store.
-    let genesis_block = Block::genesis(
-        config.genesis.time_ms,
-        genesis_root(&context, &prefix, &config.genesis).await?,
-    );
-    let progress = Progress::default();
-    let shared = Arc::new(Shared {
-        store: AsyncMutex::new(store),
-        mempool: Mempool::new(config.mempool_capacity, config.genesis.chain_id.clone()),
-        progress: progress.clone(),
-    });
-    {
-        let store = shared.store.lock().await;
-        progress.set(store.height(), store.root());
-    }
-
+    let public_key = commonware_cryptography::Signer::public_key(&config.key);
     let control = oracle.control(public_key.clone());
-    let quota = Quota::per_second(std::num::NonZeroU32::new(10_000).expect("non-zero"));
-    let votes = control
-        .register(channels::VOTES, quota)
-        .await
-        .expect("channel");
-    let certificates = control
-        .register(channels::CERTIFICATES, quota)
-        .await
-        .expect("channel");
-    let resolver_net = control
-        .register(channels::RESOLVER, quota)
-        .await
-        .expect("channel");
-    let backfill = control
-        .register(channels::BACKFILL, quota)
-        .await
-        .expect("channel");
-    let broadcast = control
-        .register(channels::BROADCAST, quota)
-        .await
-        .expect("channel");
-
-    // Marshal's resolver fetches finalized blocks and certificates we miss.
-    let resolver = marshal_resolver::init(
-        context.child("marshal_resolver"),
-        marshal_resolver::Config {
-            public_key: public_key.clone(),
-            peer_provider: oracle.manager(),
-            blocker: oracle.control(public_key.clone()),
-            mailbox_size: NonZeroUsize::new(1024).expect("non-zero"),
-            fetch_timeout: NZDuration!(Duration::from_secs(2)),
-            fetch_retry_delay: Duration::from_millis(100),
-            priority_requests: false,
-            priority_responses: false,
-        },
-        backfill,
-    );
-
-    // Blocks are broadcast to (and buffered from) peers.
-    let (broadcast_engine, buffer) = buffered::Engine::new(
-        context.child("broadcast"),
-        buffered::Config {
-            public_key: public_key.clone(),
-            mailbox_size: NonZeroUsize::new(1024).expect("non-zero"),
-            deque_size: 10,
-            priority: false,
-            codec_config: (),
-            peer_provider: oracle.manager(),
-            strategy: Sequential,
-        },
-    );
-    broadcast_engine.start(broadcast);
-
-    fn archive<C>(
-        prefix: &str,
-        page_cache: &CacheRef,
-        name: &str,
-        codec_config: C,
-    ) -> immutable::Config<C> {
-        immutable::Config {
-            metadata_partition: format!("{prefix}-{name}-metadata"),
-            freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
-            freezer_table_initial_size: 64,
-            freezer_table_resize_frequency: 10,
-            freezer_table_resize_chunk_size: 10,
-            freezer_key_partition: format!("{prefix}-{name}-freezer-key"),
-            freezer_key_page_cache: page_cache.clone(),
-            freezer_value_partition: format!("{prefix}-{name}-freezer-value"),
-            freezer_value_target_size: 1 << 20,
-            freezer_value_compression: None,
-            ordinal_partition: format!("{prefix}-{name}-ordinal"),
-            items_per_section: NonZeroU64::new(1024).expect("non-zero"),
-            codec_config,
-            replay_buffer: NonZeroUsize::new(1 << 16).expect("non-zero"),
-            freezer_key_write_buffer: NonZeroUsize::new(1 << 16).expect("non-zero"),
-            freezer_value_write_buffer: NonZeroUsize::new(1 << 16).expect("non-zero"),
-            ordinal_write_buffer: NonZeroUsize::new(1 << 16).expect("non-zero"),
-        }
-    }
-    let finalizations_by_height = immutable::Archive::init(
-        context.child("finalizations_by_height"),
-        archive(
-            &prefix,
-            &page_cache,
-            "finalizations",
-            Scheme::certificate_codec_config_unbounded(),
-        ),
-    )
-    .await
-    .map_err(|e| StoreError::Storage(format!("finalizations archive: {e:?}")))?;
-    let finalized_blocks = immutable::Archive::init(
-        context.child("finalized_blocks"),
-        archive(&prefix, &page_cache, "blocks", ()),
-    )
-    .await
-    .map_err(|e| StoreError::Storage(format!("blocks archive: {e:?}")))?;
-
-    let provider = ConstantProvider::new(scheme.clone());
-    let genesis_digested = {
-        let digest = genesis_block.digest();
-        Digested::precomputed(genesis_block.clone(), digest)
+    let quota = Quota::per_second(NonZeroU32::new(10_000).expect("non-zero"));
+    let register = async |channel| {
+        control
+            .register(channel, quota)
+            .await
+            .expect("a channel registers once")
     };
-    let (marshal_actor, marshal_mailbox, _floor) =
-        MarshalActor::<_, Standard<Block>, _, _, _, _, _>::init(
-            context.child("marshal"),
-            finalizations_by_height,
-            finalized_blocks,
-            marshal::Config {
-                provider,
-                epocher: FixedEpocher::new(NonZeroU64::new(EPOCH_LENGTH).expect("non-zero")),
-                start: Start::Genesis(genesis_digested),
-                partition_prefix: prefix.clone(),
-                mailbox_size: NonZeroUsize::new(1024).expect("non-zero"),
-                view_retention: ViewDelta::new(10),
-                prunable_items_per_section: NonZeroU64::new(10).expect("non-zero"),
-                page_cache: page_cache.clone(),
-                replay_buffer: NonZeroUsize::new(1 << 16).expect("non-zero"),
-                key_write_buffer: NonZeroUsize::new(1 << 16).expect("non-zero"),
-                value_write_buffer: NonZeroUsize::new(1 << 16).expect("non-zero"),
-                block_codec_config: (),
-                max_repair: NonZeroUsize::new(10).expect("non-zero"),
-                max_pending_acks: NonZeroUsize::new(MAX_PENDING_ACKS).expect("non-zero"),
-                strategy: Sequential,
-            },
-        )
-        .await;
-
-    let reporter = start_finalizer(context.child("finalizer"), shared.clone());
-    marshal_actor.start(reporter, buffer, resolver);
-
-    // Recovery check: the committed state must be the state of the finalized block at its
-    // height (marshal re-delivers every later block). Marshal answers only once started; the
-    // store lock keeps the finalizer from moving the height meanwhile.
-    {
-        let store = shared.store.lock().await;
-        if store.height() > 0 {
-            let block = marshal_mailbox
-                .get_block(Height::new(store.height()))
-                .await
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "no finalized block at the committed height {}",
-                        store.height()
-                    ))
-                })?;
-            if block.inner().state_root != store.root() {
-                return Err(StoreError::Corrupt(format!(
-                    "the state root at height {} differs from the finalized block's",
-                    store.height()
-                )));
-            }
-        }
-    }
-
-    let app = App::new(shared.clone());
-    let inline = Inline::new(
-        context.child("inline"),
-        app,
-        marshal_mailbox.clone(),
-        FixedEpocher::new(NonZeroU64::new(EPOCH_LENGTH).expect("non-zero")),
-    );
-    let engine = simplex::Engine::new(
-        context.child("simplex"),
-        simplex::Config {
-            scheme,
-            elector: RoundRobin::<Blake3>::default(),
-            blocker: oracle.control(public_key.clone()),
-            automaton: inline.clone(),
-            relay: inline.clone(),
-            reporter: inline,
-            strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
-            mailbox_size: NonZeroUsize::new(1024).expect("non-zero"),
-            epoch: Epoch::zero(),
-            floor: simplex::config::Floor::Genesis(genesis_block.digest()),
-            replay_buffer: NonZeroUsize::new(1 << 16).expect("non-zero"),
-            write_buffer: NonZeroUsize::new(1 << 16).expect("non-zero"),
-            page_cache,
-            leader_timeout: Duration::from_secs(1),
-            certification_timeout: Duration::from_secs(2),
-            timeout_retry: Duration::from_millis(500),
-            view_retention: ViewDelta::new(10),
-            skip: SkipPolicy::Enabled {
-                timeout: Duration::from_secs(5),
-                budget: simplex::SkipBudget::Participants,
-            },
-            fetch_timeout: NZDuration!(Duration::from_secs(2)),
-            fetch_retry_delay: Duration::from_millis(500),
-            forward: ForwardPolicy::Disabled,
-            track_historical_votes: false,
-        },
-    );
-    let engine = engine.start(votes, certificates, resolver_net);
-    Ok(Validator {
-        public_key,
-        shared,
-        marshal: marshal_mailbox,
-        engine,
-    })
-}
-
-/// The root of the genesis state: a throwaway store initialised with the genesis in its own
-/// partitions (deterministic, so every validator gets the same root).
-async fn genesis_root(
-    context: &deterministic::Context,
-    prefix: &str,
-    genesis: &Genesis,
-) -> Result<crate::block::Digest, StoreError> {
-    let scratch = StoreConfig {
-        partition_prefix: format!("{prefix}-genesis"),
-        page_cache: CacheRef::new(
-            NonZeroU16::new(4096).expect("non-zero"),
-            NonZeroUsize::new(16).expect("non-zero"),
-        ),
+    let network = Network {
+        votes: register(channels::VOTES).await,
+        certificates: register(channels::CERTIFICATES).await,
+        resolver: register(channels::RESOLVER).await,
+        backfill: register(channels::BACKFILL).await,
+        broadcast: register(channels::BROADCAST).await,
+        peers: oracle.manager(),
+        blocker: control.clone(),
     };
-    let store = StateStore::open(context.child("genesis"), &scratch, genesis).await?;
-    if store.height() != 0 {
-        return Err(StoreError::Corrupt(
-            "the genesis scratch store has blocks".into(),
-        ));
-    }
-    Ok(store.root())
+    validator::start_validator(context, network, config).await
 }
