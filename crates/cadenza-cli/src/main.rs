@@ -4,8 +4,8 @@
 //! or one JSON document with `--json`); the work is done by the library crates. Errors carry a
 //! stable code, a message that says what to do, and an exit status (see [`CliError`]).
 
-mod genesis;
 mod keystore;
+mod node_cmd;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -40,6 +40,26 @@ enum Command {
     /// Work with genesis files (the JSON a chain starts from).
     #[command(subcommand)]
     Genesis(GenesisCommand),
+    /// Run a one-validator development chain on this machine, with its HTTP API. Data lives in
+    /// `--data` (default: `devnet` under the home folder); running it again resumes the chain.
+    Devnet {
+        /// The data folder.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Where the HTTP API listens.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
+        http: std::net::SocketAddr,
+    },
+    /// Set up a network of several validators on this machine.
+    #[command(subcommand)]
+    Testnet(TestnetCommand),
+    /// Run one validator of a network from its configuration file (see `testnet init`). The
+    /// validator key's passphrase comes from CADENZA_PASSPHRASE or a prompt.
+    Node {
+        /// The node's configuration (`node.json`).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -75,6 +95,25 @@ enum KeysCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum TestnetCommand {
+    /// Write keys (encrypted under one passphrase), a genesis and a `node.json` per validator.
+    Init {
+        /// How many validators.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// An empty or new folder for the network.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The first validator's p2p port on 127.0.0.1 (the others follow).
+        #[arg(long, default_value_t = 27_000)]
+        p2p_port: u16,
+        /// The first validator's HTTP port on 127.0.0.1 (the others follow).
+        #[arg(long, default_value_t = 27_700)]
+        http_port: u16,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum GenesisCommand {
     /// Check a genesis file and summarise the chain it starts.
     Check {
@@ -104,7 +143,9 @@ enum CliError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Genesis(#[from] genesis::GenesisFileError),
+    Genesis(#[from] cadenza_node::genesis_file::GenesisFileError),
+    #[error(transparent)]
+    Node(#[from] node_cmd::NodeCmdError),
 }
 
 impl CliError {
@@ -126,6 +167,7 @@ impl CliError {
             CliError::NoHome => "no_home",
             CliError::Read { .. } => "io",
             CliError::Genesis(_) => "invalid_genesis",
+            CliError::Node(e) => e.code(),
         }
     }
 
@@ -135,6 +177,9 @@ impl CliError {
         match self {
             CliError::Keystore(KeystoreError::NotFound(_)) => 3,
             CliError::Keystore(KeystoreError::WrongPassphrase(_)) => 4,
+            CliError::Node(node_cmd::NodeCmdError::Keystore(KeystoreError::WrongPassphrase(_))) => {
+                4
+            }
             _ => 1,
         }
     }
@@ -253,12 +298,40 @@ fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Devnet { data, http } => {
+            let data = match data {
+                Some(d) => d.clone(),
+                None => home(&cli)?.join("devnet"),
+            };
+            Ok(node_cmd::devnet(&data, *http, cli.json)?)
+        }
+        Command::Testnet(TestnetCommand::Init {
+            validators,
+            dir,
+            p2p_port,
+            http_port,
+        }) => {
+            let pass = new_passphrase()?;
+            Ok(node_cmd::testnet_init(
+                dir,
+                *validators,
+                *p2p_port,
+                *http_port,
+                cadenza_node::genesis_file::ParamsFile::default(),
+                pass.as_bytes(),
+                cli.json,
+            )?)
+        }
+        Command::Node { config } => {
+            let pass = passphrase("Validator key passphrase: ", false)?;
+            Ok(node_cmd::node(config, pass.as_bytes(), cli.json)?)
+        }
         Command::Genesis(GenesisCommand::Check { file }) => {
             let text = std::fs::read_to_string(file).map_err(|source| CliError::Read {
                 path: file.clone(),
                 source,
             })?;
-            let genesis = genesis::GenesisFile::parse(&text)?.to_genesis()?;
+            let genesis = cadenza_node::genesis_file::GenesisFile::parse(&text)?.to_genesis()?;
             let assets: Vec<_> = genesis
                 .assets
                 .iter()

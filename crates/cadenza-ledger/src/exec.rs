@@ -97,7 +97,12 @@ pub fn execute_block(state: &dyn StateView, block: &Block) -> Result<BlockOutcom
     for (index, (stx, pre)) in block.txs.iter().zip(&prepared).enumerate() {
         let outcome = execute_tx(state, &mut overlay, &env, stx, pre);
         // A transaction past authentication leaves its record (see `TxRecord`).
-        if outcome.result.as_ref().err().is_none_or(TxError::charges_fee) {
+        if outcome
+            .result
+            .as_ref()
+            .err()
+            .is_none_or(TxError::charges_fee)
+        {
             let index = u32::try_from(index).expect("a block holds far fewer than 2^32 txs");
             let record = TxRecord::new(
                 block.height,

@@ -8,8 +8,8 @@
 
 mod common;
 
-use cadenza_ledger::testkit::MemoryChain;
 use cadenza_ledger::records::TxRecord;
+use cadenza_ledger::testkit::MemoryChain;
 use cadenza_ledger::{TxError, TxOutcome, query};
 use cadenza_types::{
     AccountId, Action, Amount, AssetId, ChainId, ChannelId, ChannelUpdate, Hash, Receipt,

@@ -35,6 +35,10 @@ use crate::store::{Base, StateStore, StoreError};
 /// clock to catch up.
 pub const MAX_CLOCK_DRIFT_MS: u64 = 5_000;
 
+/// The least time between a block and an empty child: a leader with an empty mempool waits up
+/// to this long after its parent for transactions. Well below the leader timeout.
+pub const EMPTY_BLOCK_INTERVAL_MS: u64 = 250;
+
 /// The committed height and state root, and the waiters for a height.
 #[derive(Default)]
 struct ProgressInner {
@@ -91,6 +95,26 @@ impl Progress {
     }
 }
 
+/// A block as committed here: what the event stream and the API publish.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    /// Its height.
+    pub height: u64,
+    /// Its digest.
+    pub digest: Digest,
+    /// The time its proposer gave it (ms since the Unix epoch).
+    pub timestamp_ms: u64,
+    /// The local time it was committed here, after its state was fsynced.
+    pub committed_ms: u64,
+    /// The state root after it.
+    pub state_root: Digest,
+    /// Each transaction's outcome, in block order.
+    pub results: Vec<cadenza_ledger::TxOutcome>,
+}
+
+/// How many committed blocks the event stream buffers for a slow subscriber before it lags.
+pub const EVENT_BUFFER: usize = 1024;
+
 /// The state shared by the application, the finalizer and the node's users.
 pub struct Shared<E: commonware_storage::Context + Spawner> {
     /// The ledger state.
@@ -99,6 +123,27 @@ pub struct Shared<E: commonware_storage::Context + Spawner> {
     pub mempool: Mempool,
     /// The committed tip.
     pub progress: Progress,
+    /// Every committed block, as it commits (bounded: a lagging subscriber misses blocks and
+    /// is told so by the channel).
+    pub committed: tokio::sync::broadcast::Sender<Arc<Committed>>,
+}
+
+impl<E: commonware_storage::Context + Spawner> Shared<E> {
+    /// State shared around `store`, with an empty mempool of `mempool_capacity` transactions.
+    pub fn new(
+        store: StateStore<E>,
+        mempool_capacity: usize,
+        chain_id: cadenza_types::ChainId,
+    ) -> Self {
+        let progress = Progress::default();
+        progress.set(store.height(), store.root());
+        Shared {
+            store: AsyncMutex::new(store),
+            mempool: Mempool::new(mempool_capacity, chain_id),
+            progress,
+            committed: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
+        }
+    }
 }
 
 impl<E: commonware_storage::Context + Spawner> Shared<E> {
@@ -281,6 +326,13 @@ where
         _input: (),
     ) -> Option<Digested<Self::Block>> {
         let parent = ancestry.next().await?;
+        // With nothing to include, wait (a while, well inside the leader timeout) for
+        // transactions before proposing an empty block: an idle chain does not fill its disk
+        // with empty blocks, and a busy one proposes at once.
+        let deadline = parent.inner().timestamp_ms + EMPTY_BLOCK_INTERVAL_MS;
+        while self.shared.mempool.is_empty() && now_ms(&clock) < deadline {
+            clock.sleep(Duration::from_millis(5)).await;
+        }
         let base = match self.resolve(&parent, &mut ancestry).await {
             Ok(base) => base,
             Err(_) => return None,
@@ -394,6 +446,7 @@ where
 /// Applies finalized blocks durably, in height order, then acknowledges them to marshal.
 pub struct Finalizer<E: commonware_storage::Context + Spawner> {
     shared: Arc<Shared<E>>,
+    clock: E,
 }
 
 impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
@@ -431,6 +484,7 @@ impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
             "finalized block {} has a state root this node does not compute",
             header.height
         );
+        let results = pending.results.clone();
         store.commit(pending).await?;
         let hashes: Vec<_> = header.txs.iter().map(|tx| tx.hash()).collect();
         self.shared.mempool.remove(&hashes);
@@ -440,6 +494,15 @@ impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
             self.shared.mempool.prune(&tx.tx.signer, next_nonce);
         }
         self.shared.progress.set(store.height(), store.root());
+        // Nobody listening is fine: the event stream is best effort for subscribers.
+        let _ = self.shared.committed.send(Arc::new(Committed {
+            height: header.height,
+            digest: block.digest(),
+            timestamp_ms: header.timestamp_ms,
+            committed_ms: now_ms(&self.clock),
+            state_root: header.state_root,
+            results,
+        }));
         info!(
             height = header.height,
             n_txs = header.txs.len(),
@@ -495,8 +558,8 @@ where
 {
     // A channel's capacity is its buffer plus one slot per sender; marshal holds one sender.
     let (sender, mut receiver) = mpsc::channel::<Delivery>(MAX_PENDING_ACKS.saturating_sub(1));
-    let finalizer = Finalizer { shared };
-    spawner.spawn(move |_| async move {
+    spawner.spawn(move |clock| async move {
+        let finalizer = Finalizer { shared, clock };
         while let Some((block, ack)) = receiver.next().await {
             if block.height().get() == 0 {
                 // Genesis is the store's initial state: nothing to apply.

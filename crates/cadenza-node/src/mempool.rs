@@ -40,6 +40,18 @@ pub enum MempoolError {
     Pool(#[from] cadenza_mempool::MempoolError),
 }
 
+impl MempoolError {
+    /// A stable code for APIs and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MempoolError::TooLarge { .. } => "tx_too_large",
+            MempoolError::WrongChain { .. } => "wrong_chain",
+            MempoolError::BadSignature => "bad_signature",
+            MempoolError::Pool(error) => error.code(),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     pool: cadenza_mempool::Mempool,

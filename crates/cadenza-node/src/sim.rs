@@ -8,8 +8,8 @@ use commonware_cryptography::ed25519;
 use commonware_p2p::simulated::Oracle;
 use commonware_runtime::{Quota, deterministic};
 
-pub use crate::validator::{ValidatorConfig, max_message_size};
 use crate::validator::{Network, channels};
+pub use crate::validator::{ValidatorConfig, max_message_size};
 use crate::{store::StoreError, validator};
 
 /// A validator on the deterministic runtime.

@@ -141,6 +141,8 @@ pub struct Pending {
     pub height: u64,
     /// The state root after the block.
     pub state_root: Digest,
+    /// The ledger's outcome of each of the block's transactions.
+    pub results: Vec<cadenza_ledger::TxOutcome>,
     /// The block's writes, for reads by descendants.
     changes: ChangeSet,
     /// The parent's layer while the parent is unfinalized; cut once the parent is committed,
@@ -380,6 +382,7 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
         let pending = Arc::new(Pending {
             height: block.height,
             state_root: merkleized.root(),
+            results: outcome.results.clone(),
             changes: outcome.changes.clone(),
             parent: Mutex::new(match base {
                 Base::Committed => None,
@@ -471,6 +474,53 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
     pub fn verify_proof(key: &[u8], value: &[u8], proof: &ValueProof, root: &Digest) -> bool {
         StateDb::<E>::verify_key_value_proof(key.to_vec(), value.to_vec(), proof, root)
     }
+
+    /// Up to `limit` committed entries whose keys start with `prefix`, in key order, starting
+    /// after `after` (a key from a previous page) if given.
+    pub fn committed_range(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Vec<u8>)> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(after) => Bound::Excluded(after.to_vec()),
+            None => Bound::Included(prefix.to_vec()),
+        };
+        self.mirror
+            .range((start, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// The most digests a served proof may carry (a Merkle path in a log of up to 2^64 operations
+/// plus the grafted peaks stays far below).
+pub const MAX_PROOF_DIGESTS: usize = 256;
+
+/// A proof's wire form (Commonware's codec), as the API serves it.
+pub fn encode_proof(proof: &ValueProof) -> Vec<u8> {
+    use commonware_codec::Encode as _;
+    proof.encode().to_vec()
+}
+
+/// Decodes a proof's wire form; `None` if it is malformed.
+pub fn decode_proof(bytes: &[u8]) -> Option<ValueProof> {
+    use commonware_codec::Decode as _;
+    ValueProof::decode_cfg(bytes::Bytes::copy_from_slice(bytes), &MAX_PROOF_DIGESTS).ok()
+}
+
+/// Checks a served proof (wire form) that `key` holds `value` in the state with `root`; a
+/// malformed proof does not verify. This is what a wallet runs on an API answer.
+pub fn verify_value_proof(key: &[u8], value: &[u8], proof: &[u8], root: &Digest) -> bool {
+    decode_proof(proof).is_some_and(|proof| {
+        StateStore::<commonware_runtime::deterministic::Context>::verify_proof(
+            key, value, &proof, root,
+        )
+    })
 }
 
 fn height_metadata(height: u64) -> Vec<u8> {

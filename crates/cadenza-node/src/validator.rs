@@ -31,12 +31,9 @@ use commonware_cryptography::{
 };
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
-use commonware_runtime::{
-    Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef,
-};
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, ordered::Set};
-use futures::lock::Mutex as AsyncMutex;
 
 use crate::app::{App, MAX_PENDING_ACKS, Progress, Shared, start_finalizer};
 use crate::block::Block;
@@ -196,16 +193,11 @@ where
         config.genesis.time_ms,
         genesis_root(&context, &prefix, &config.genesis).await?,
     );
-    let progress = Progress::default();
-    let shared = Arc::new(Shared {
-        store: AsyncMutex::new(store),
-        mempool: Mempool::new(config.mempool_capacity, config.genesis.chain_id.clone()),
-        progress: progress.clone(),
-    });
-    {
-        let store = shared.store.lock().await;
-        progress.set(store.height(), store.root());
-    }
+    let shared = Arc::new(Shared::new(
+        store,
+        config.mempool_capacity,
+        config.genesis.chain_id.clone(),
+    ));
 
     let Network {
         votes,

@@ -5,9 +5,8 @@ use std::num::{NonZeroU16, NonZeroUsize};
 use std::sync::Arc;
 
 use cadenza_ledger::{Genesis, GenesisAsset, Params, native_asset, testkit::Wallet};
-use cadenza_node::app::{App, Progress, Shared};
+use cadenza_node::app::{App, Shared};
 use cadenza_node::block::{Block, Digest, txs_root};
-use cadenza_node::mempool::Mempool;
 use cadenza_node::mempool::MempoolError;
 use cadenza_node::store::{StateStore, StoreConfig};
 use cadenza_types::{AccountId, Action, Amount, ChainId};
@@ -17,7 +16,6 @@ use commonware_consensus::simplex::types::Context;
 use commonware_consensus::types::{Epoch, Round, View};
 use commonware_cryptography::{Digested, Digestible as _, Signer as _, ed25519};
 use commonware_runtime::{Runner as _, Supervisor as _, buffer::paged::CacheRef, deterministic};
-use futures::lock::Mutex as AsyncMutex;
 
 fn chain_id() -> ChainId {
     ChainId::new("cadenza-app").unwrap()
@@ -64,11 +62,7 @@ async fn app(
     .await
     .unwrap();
     let block = Block::genesis(genesis.time_ms, store.root());
-    let shared = Arc::new(Shared {
-        store: AsyncMutex::new(store),
-        mempool: Mempool::new(64, chain_id()),
-        progress: Progress::default(),
-    });
+    let shared = Arc::new(Shared::new(store, 64, chain_id()));
     (App::new(shared.clone()), shared, redigest(block))
 }
 

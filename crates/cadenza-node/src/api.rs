@@ -1,0 +1,1092 @@
+//! The node's HTTP API (axum), under `/v1`, plus `/metrics`.
+//!
+//! Every answer is JSON; every error is `{"error": {"code", "message"}}` with a stable code and a
+//! message that says what to do. Sizes are bounded: request bodies ([`MAX_BODY_BYTES`]), the
+//! request target with its query ([`MAX_URI_BYTES`]), headers (hyper's limits), list pages
+//! ([`MAX_PAGE`]), long polls ([`MAX_WAIT_MS`]), concurrent requests ([`MAX_CONCURRENT`]) and
+//! event-stream subscribers ([`MAX_SUBSCRIBERS`]). Values read from the state can come with a
+//! Merkle proof (`?proof=true`) against the state root of the block they were read at.
+//!
+//! The routes and their shapes are documented in the OpenAPI document served at
+//! `/v1/openapi.json` ([`openapi`]).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, Path, RawQuery, Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{
+        IntoResponse, Response,
+        sse::{Event as SseEvent, KeepAlive, Sse},
+    },
+    routing::{get, post},
+};
+use cadenza_ledger::records::{keys, prefix};
+use cadenza_ledger::{StateView, query};
+use cadenza_types::{
+    AccountId, AssetId, ChannelId, Decode as _, Encode as _, Hash, SignedTransaction, TrackId,
+};
+use commonware_consensus::{
+    marshal::{core::Mailbox as MarshalMailbox, standard::Standard},
+    simplex::scheme::ed25519::Scheme,
+    types::Height,
+};
+use commonware_cryptography::Digestible as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::app::{Committed, Shared};
+use crate::block::Block;
+use crate::json;
+use crate::mempool::MempoolError;
+use crate::store::{Base, encode_proof};
+use crate::validator::Runtime;
+
+/// The largest request body: a hex-encoded transaction of the largest size a block admits, in
+/// its JSON envelope, with room to spare.
+pub const MAX_BODY_BYTES: usize = 2 * crate::block::MAX_TX_BYTES + 4096;
+/// The longest request target (path and query).
+pub const MAX_URI_BYTES: usize = 2048;
+/// The most items a list answer holds.
+pub const MAX_PAGE: usize = 200;
+/// The longest a request may wait for a transaction to commit.
+pub const MAX_WAIT_MS: u64 = 30_000;
+/// Requests served at once; more wait in the listener's backlog.
+pub const MAX_CONCURRENT: usize = 512;
+/// Event-stream subscribers at once.
+pub const MAX_SUBSCRIBERS: usize = 256;
+
+/// An API error: an HTTP status, a stable code and a message saying what to do.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    fn internal(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn ok(value: Value) -> ApiResult {
+    Ok(Json(value).into_response())
+}
+
+/// What the API serves from.
+pub struct Api<E: Runtime> {
+    shared: Arc<Shared<E>>,
+    marshal: MarshalMailbox<Scheme, Standard<Block>>,
+    info: NodeInfo,
+    metrics: Box<dyn Fn() -> String + Send + Sync>,
+    subscribers: Arc<Semaphore>,
+    counters: Counters,
+}
+
+/// Facts about the node for `/v1/status`.
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    /// The chain id.
+    pub chain_id: String,
+    /// This validator's public key (hex).
+    pub validator: String,
+    /// How many validators the chain has.
+    pub validators: usize,
+    /// The software version.
+    pub version: &'static str,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    client_errors: AtomicU64,
+    server_errors: AtomicU64,
+    txs_submitted: AtomicU64,
+    txs_committed: AtomicU64,
+    /// Finality (block time to local commit) histogram: counts per bucket bound in ms.
+    finality: [AtomicU64; FINALITY_BUCKETS.len()],
+    finality_sum_ms: AtomicU64,
+    finality_count: AtomicU64,
+}
+
+const FINALITY_BUCKETS: [u64; 10] = [10, 25, 50, 100, 200, 300, 500, 1_000, 5_000, u64::MAX];
+
+impl<E: Runtime> Api<E> {
+    /// An API over a running validator; `metrics` renders the runtime's own metrics.
+    pub fn new(
+        shared: Arc<Shared<E>>,
+        marshal: MarshalMailbox<Scheme, Standard<Block>>,
+        info: NodeInfo,
+        metrics: Box<dyn Fn() -> String + Send + Sync>,
+    ) -> Arc<Self> {
+        Arc::new(Api {
+            shared,
+            marshal,
+            info,
+            metrics,
+            subscribers: Arc::new(Semaphore::new(MAX_SUBSCRIBERS)),
+            counters: Counters::default(),
+        })
+    }
+
+    fn observe(&self, block: &Committed) {
+        let c = &self.counters;
+        c.txs_committed
+            .fetch_add(block.results.len() as u64, Ordering::Relaxed);
+        let latency = block.committed_ms.saturating_sub(block.timestamp_ms);
+        let bucket = FINALITY_BUCKETS
+            .iter()
+            .position(|b| latency <= *b)
+            .expect("the last bucket is unbounded");
+        c.finality[bucket].fetch_add(1, Ordering::Relaxed);
+        c.finality_sum_ms.fetch_add(latency, Ordering::Relaxed);
+        c.finality_count.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The API's router.
+pub fn router<E: Runtime + Send + Sync + 'static>(api: Arc<Api<E>>) -> Router {
+    // Committed blocks feed the metrics.
+    {
+        let api = api.clone();
+        let mut receiver = api.shared.committed.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(block) => api.observe(&block),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+    let v1 = Router::new()
+        .route("/status", get(status::<E>))
+        .route("/txs", post(submit::<E>))
+        .route("/txs/{hash}", get(tx_status::<E>))
+        .route("/accounts/{account}", get(account::<E>))
+        .route("/accounts/{account}/balances/{asset}", get(balance::<E>))
+        .route("/assets", get(assets::<E>))
+        .route("/assets/{asset}", get(asset::<E>))
+        .route("/tracks", get(tracks::<E>))
+        .route("/tracks/{track}", get(track::<E>))
+        .route("/channels/{channel}", get(channel::<E>))
+        .route("/blocks/latest", get(latest_block::<E>))
+        .route("/blocks/{height}", get(block::<E>))
+        .route("/events", get(events::<E>))
+        .route("/openapi.json", get(openapi_json));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/metrics", get(metrics::<E>))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(api.clone(), guard::<E>))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
+        .with_state(api)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Bounds the request target, counts answers by class.
+async fn guard<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let c = &api.counters;
+    c.requests.fetch_add(1, Ordering::Relaxed);
+    let uri_len = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let response = if announced.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        // Refused from the announced length, before reading any of it.
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is above the limit of {MAX_BODY_BYTES} bytes"),
+        )
+        .into_response()
+    } else if uri_len > MAX_URI_BYTES {
+        ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request target is {uri_len} bytes; the limit is {MAX_URI_BYTES}"),
+        )
+        .into_response()
+    } else {
+        let mut response = next.run(request).await;
+        // A body over the limit is refused by axum with a plain-text 413: give it our shape.
+        if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+            && !is_json(response.headers().get(header::CONTENT_TYPE))
+        {
+            response = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the request body is above the limit of {MAX_BODY_BYTES} bytes"),
+            )
+            .into_response();
+        }
+        response
+    };
+    if response.status().is_client_error() {
+        c.client_errors.fetch_add(1, Ordering::Relaxed);
+    } else if response.status().is_server_error() {
+        c.server_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    response
+}
+
+fn is_json(value: Option<&HeaderValue>) -> bool {
+    value
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/event-stream"))
+}
+
+async fn unknown_route(request: Request) -> ApiError {
+    ApiError::not_found(
+        "unknown_route",
+        format!(
+            "no route {} {}; the API is described at /v1/openapi.json",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not allowed on {}; see /v1/openapi.json",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+// ---- Parameters -------------------------------------------------------------------------------
+
+fn parse_hash(text: &str, what: &str) -> Result<Hash, ApiError> {
+    Hash::from_hex(text).ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_hex",
+            format!("{what} `{}` is not 64 hex digits", truncate(text)),
+        )
+    })
+}
+
+fn parse_account(text: &str) -> Result<AccountId, ApiError> {
+    AccountId::from_did(text).map_err(|e| {
+        ApiError::bad_request(
+            "bad_account",
+            format!(
+                "`{}` is not an account: {e} (expected did:key:z6Mk...)",
+                truncate(text)
+            ),
+        )
+    })
+}
+
+fn parse_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::bad_request(
+            "bad_hex",
+            format!("{what} `{}` is not 64 hex digits", truncate(text)),
+        )
+    })
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(80).collect()
+}
+
+/// Query parameters, parsed here so a malformed query gets our error shape.
+fn query_params(query: Option<String>) -> Result<HashMap<String, String>, ApiError> {
+    match query {
+        None => Ok(HashMap::new()),
+        Some(query) => serde_urlencoded::from_str(&query).map_err(|e| {
+            ApiError::bad_request("bad_query", format!("the query string is malformed: {e}"))
+        }),
+    }
+}
+
+fn flag(params: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
+    match params.get(name).map(String::as_str) {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") | Some("") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(
+            "bad_query",
+            format!("`{name}` must be true or false, not `{}`", truncate(other)),
+        )),
+    }
+}
+
+fn number(params: &HashMap<String, String>, name: &str, max: u64) -> Result<Option<u64>, ApiError> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(text) => match text.parse::<u64>() {
+            Ok(n) if n <= max => Ok(Some(n)),
+            _ => Err(ApiError::bad_request(
+                "bad_query",
+                format!(
+                    "`{name}` must be a whole number up to {max}, not `{}`",
+                    truncate(text)
+                ),
+            )),
+        },
+    }
+}
+
+// ---- Proofs -----------------------------------------------------------------------------------
+
+/// A committed value with a proof, read at one committed height.
+async fn proven<E: Runtime>(
+    api: &Api<E>,
+    store: &crate::store::StateStore<E>,
+    key: &[u8],
+) -> Result<Value, ApiError> {
+    match store.prove(key).await {
+        Ok(Some((value, proof))) => Ok(json!({
+            "height": store.height(),
+            "state_root": hex::encode(store.root()),
+            "key": hex::encode(key),
+            "value": hex::encode(value),
+            "proof": hex::encode(encode_proof(&proof)),
+        })),
+        Ok(None) => Ok(Value::Null),
+        Err(error) => {
+            let _ = api;
+            Err(ApiError::internal(format!("cannot prove: {error}")))
+        }
+    }
+}
+
+// ---- Handlers ---------------------------------------------------------------------------------
+
+async fn status<E: Runtime>(State(api): State<Arc<Api<E>>>) -> ApiResult {
+    let store = api.shared.store.lock().await;
+    let view = store.view(&Base::Committed);
+    let meta = query::meta(&view).ok_or_else(|| ApiError::internal("no genesis"))?;
+    let params = query::params(&view).ok_or_else(|| ApiError::internal("no genesis"))?;
+    ok(json!({
+        "chain_id": api.info.chain_id,
+        "height": store.height(),
+        "state_root": hex::encode(store.root()),
+        "block_time_ms": meta.time_ms,
+        "validator": api.info.validator,
+        "validators": api.info.validators,
+        "mempool": api.shared.mempool.len(),
+        "version": api.info.version,
+        "params": {
+            "min_fee": params.min_fee.get().to_string(),
+            "protocol_fee_bps": params.protocol_fee_bps,
+            "provider_fee_bps": params.provider_fee_bps,
+            "challenge_window_ms": params.challenge_window_ms,
+            "min_play_ms": params.min_play_ms,
+            "epoch_ms": params.epoch_ms,
+            "max_receipts_per_tx": params.max_receipts_per_tx,
+            "native_asset": cadenza_ledger::native_asset().to_string(),
+            "faucet": params.faucet.as_ref().map(|f| json!({
+                "cooldown_ms": f.cooldown_ms,
+                "drips": f.drips.iter().map(|(asset, amount)| json::amount(&view, asset, *amount)).collect::<Vec<_>>(),
+            })),
+        },
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitBody {
+    /// The canonical encoding of a signed transaction, in hex.
+    tx: String,
+}
+
+/// The committed record of `hash` as JSON, if any.
+fn committed_tx(view: &dyn StateView, hash: &Hash) -> Option<Value> {
+    query::tx(view, hash).map(|record| {
+        let mut value = json!({ "hash": hash.to_hex(), "status": "committed" });
+        merge(&mut value, json::tx_record(&record));
+        value
+    })
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let (Value::Object(into), Value::Object(from)) = (into, from) {
+        into.extend(from);
+    }
+}
+
+async fn already_committed<E: Runtime>(api: &Api<E>, hash: &Hash) -> Option<Value> {
+    let store = api.shared.store.lock().await;
+    committed_tx(&store.view(&Base::Committed), hash)
+}
+
+async fn submit<E: Runtime>(State(api): State<Arc<Api<E>>>, body: Bytes) -> ApiResult {
+    let body: SubmitBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "bad_json",
+            format!("the body must be JSON {{\"tx\": \"<hex>\"}}: {e}"),
+        )
+    })?;
+    let bytes = hex::decode(body.tx.trim())
+        .map_err(|e| ApiError::bad_request("bad_hex", format!("`tx` is not hex: {e}")))?;
+    let stx = SignedTransaction::from_bytes(&bytes).map_err(|e| {
+        ApiError::bad_request(
+            "bad_encoding",
+            format!("`tx` is not a signed transaction in the canonical encoding: {e}"),
+        )
+    })?;
+    let hash = stx.hash();
+    api.counters.txs_submitted.fetch_add(1, Ordering::Relaxed);
+    // Idempotent by hash: a committed transaction answers with its first result.
+    if let Some(value) = already_committed(&api, &hash).await {
+        return ok(value);
+    }
+    match api.shared.submit(stx).await {
+        Ok(_) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "hash": hash.to_hex(), "status": "pending" })),
+        )
+            .into_response()),
+        Err(MempoolError::Pool(cadenza_mempool::MempoolError::AlreadyPending(_))) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "hash": hash.to_hex(), "status": "pending" })),
+        )
+            .into_response()),
+        Err(error) => {
+            // It may have committed between the two looks.
+            if let Some(value) = already_committed(&api, &hash).await {
+                return ok(value);
+            }
+            let status = match error {
+                MempoolError::Pool(cadenza_mempool::MempoolError::PoolFull { .. }) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                MempoolError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            Err(ApiError::new(status, error.code(), error.to_string()))
+        }
+    }
+}
+
+async fn tx_status<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(hash): Path<String>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let hash = parse_hash(&hash, "transaction hash")?;
+    let params = query_params(params)?;
+    let want_proof = flag(&params, "proof")?;
+    let wait_ms = number(&params, "wait_ms", MAX_WAIT_MS)?.unwrap_or(0);
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
+    let mut committed = api.shared.committed.subscribe();
+    loop {
+        {
+            let store = api.shared.store.lock().await;
+            if let Some(mut value) = committed_tx(&store.view(&Base::Committed), &hash) {
+                if want_proof {
+                    let proof = proven(&api, &store, &keys::tx(&hash)).await?;
+                    merge(&mut value, json!({ "proof": proof }));
+                }
+                return ok(value);
+            }
+        }
+        let pending = api.shared.mempool.contains(&hash);
+        if tokio::time::Instant::now() >= deadline {
+            return if pending {
+                ok(json!({ "hash": hash.to_hex(), "status": "pending" }))
+            } else {
+                Err(ApiError::not_found(
+                    "unknown_tx",
+                    format!(
+                        "transaction {} is neither pending nor committed; submit it to POST /v1/txs",
+                        hash.to_hex()
+                    ),
+                ))
+            };
+        }
+        // Wait for the next committed block (or the deadline), then look again.
+        let _ = tokio::time::timeout_at(deadline, committed.recv()).await;
+    }
+}
+
+async fn account<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(account): Path<String>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let id = parse_account(&account)?;
+    let params = query_params(params)?;
+    let want_proof = flag(&params, "proof")?;
+    let store = api.shared.store.lock().await;
+    let view = store.view(&Base::Committed);
+    let record = query::account(&view, &id);
+    let mut balance_prefix = vec![prefix::BALANCE];
+    balance_prefix.extend_from_slice(id.as_bytes());
+    let mut balances = Vec::new();
+    for (key, _) in store.committed_range(&balance_prefix, None, MAX_PAGE) {
+        let asset = AssetId(Hash(
+            key[33..65]
+                .try_into()
+                .expect("balance keys hold an asset id"),
+        ));
+        let amount = query::balance(&view, &id, &asset);
+        let mut value = json::amount(&view, &asset, amount);
+        if let Some(info) = query::asset(&view, &asset) {
+            merge(
+                &mut value,
+                json!({ "symbol": info.symbol, "decimals": info.decimals }),
+            );
+        }
+        if want_proof {
+            merge(
+                &mut value,
+                json!({ "proof": proven(&api, &store, &key).await? }),
+            );
+        }
+        balances.push(value);
+    }
+    let mut value = json!({
+        "account": id.to_did(),
+        "height": store.height(),
+        "state_root": hex::encode(store.root()),
+        "nonce": record.nonce,
+        "last_faucet_ms": record.last_faucet_ms,
+        "balances": balances,
+    });
+    if want_proof {
+        merge(
+            &mut value,
+            json!({ "proof": proven(&api, &store, &keys::account(&id)).await? }),
+        );
+    }
+    ok(value)
+}
+
+async fn balance<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path((account, asset)): Path<(String, String)>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let id = parse_account(&account)?;
+    let asset: AssetId = parse_id(&asset, "asset id")?;
+    let want_proof = flag(&query_params(params)?, "proof")?;
+    let store = api.shared.store.lock().await;
+    let view = store.view(&Base::Committed);
+    let amount = query::balance(&view, &id, &asset);
+    let mut value = json::amount(&view, &asset, amount);
+    merge(
+        &mut value,
+        json!({ "account": id.to_did(), "height": store.height(), "state_root": hex::encode(store.root()) }),
+    );
+    if want_proof {
+        merge(
+            &mut value,
+            json!({ "proof": proven(&api, &store, &keys::balance(&id, &asset)).await? }),
+        );
+    }
+    ok(value)
+}
+
+/// A page of records of one kind: `?limit=N&after=<id hex>`.
+fn page_params(
+    params: &HashMap<String, String>,
+    key_of: impl Fn(&Hash) -> Vec<u8>,
+) -> Result<(usize, Option<Vec<u8>>), ApiError> {
+    let limit = number(params, "limit", MAX_PAGE as u64)?.unwrap_or(50) as usize;
+    let after = match params.get("after") {
+        Some(text) => Some(key_of(&parse_hash(text, "`after`")?)),
+        None => None,
+    };
+    Ok((limit, after))
+}
+
+fn id_of_key(key: &[u8]) -> Hash {
+    Hash(
+        key[1..33]
+            .try_into()
+            .expect("keys of this kind hold a 32-byte id"),
+    )
+}
+
+async fn assets<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let params = query_params(params)?;
+    let (limit, after) = page_params(&params, |h| keys::asset(&AssetId(*h)))?;
+    let store = api.shared.store.lock().await;
+    let view = store.view(&Base::Committed);
+    let rows = store.committed_range(&[prefix::ASSET], after.as_deref(), limit);
+    let items: Vec<Value> = rows
+        .iter()
+        .filter_map(|(key, _)| {
+            let id = AssetId(id_of_key(key));
+            query::asset(&view, &id).map(|info| json::asset(&id, &info))
+        })
+        .collect();
+    let next = (rows.len() == limit).then(|| rows.last().map(|(k, _)| id_of_key(k).to_hex()));
+    ok(json!({ "items": items, "next": next.flatten() }))
+}
+
+async fn asset<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(asset): Path<String>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let id: AssetId = parse_id(&asset, "asset id")?;
+    let want_proof = flag(&query_params(params)?, "proof")?;
+    let store = api.shared.store.lock().await;
+    let view = store.view(&Base::Committed);
+    let info = query::asset(&view, &id).ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_asset",
+            format!("no asset {id}; list them at /v1/assets"),
+        )
+    })?;
+    let mut value = json::asset(&id, &info);
+    if want_proof {
+        merge(
+            &mut value,
+            json!({ "proof": proven(&api, &store, &keys::asset(&id)).await? }),
+        );
+    }
+    ok(value)
+}
+
+async fn tracks<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let params = query_params(params)?;
+    let (limit, after) = page_params(&params, |h| keys::track(&TrackId(*h)))?;
+    let search = params.get("q").map(|q| q.to_lowercase());
+    let store = api.shared.store.lock().await;
+    let view = store.view(&Base::Committed);
+    let rows = store.committed_range(&[prefix::TRACK], after.as_deref(), limit);
+    let items: Vec<Value> = rows
+        .iter()
+        .filter_map(|(key, _)| {
+            let id = TrackId(id_of_key(key));
+            let track = query::track(&view, &id)?;
+            let matches = search.as_ref().is_none_or(|q| {
+                track.metadata.title.to_lowercase().contains(q)
+                    || track.metadata.artist.to_lowercase().contains(q)
+            });
+            matches.then(|| json::track(&view, &id, &track))
+        })
+        .collect();
+    let next = (rows.len() == limit).then(|| rows.last().map(|(k, _)| id_of_key(k).to_hex()));
+    ok(json!({ "items": items, "next": next.flatten() }))
+}
+
+async fn track<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(track): Path<String>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let id: TrackId = parse_id(&track, "track id")?;
+    let want_proof = flag(&query_params(params)?, "proof")?;
+    let store = api.shared.store.lock().await;
+    let view = store.view(&Base::Committed);
+    let record = query::track(&view, &id).ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_track",
+            format!("no track {id}; list them at /v1/tracks"),
+        )
+    })?;
+    let mut value = json::track(&view, &id, &record);
+    if want_proof {
+        merge(
+            &mut value,
+            json!({ "proof": proven(&api, &store, &keys::track(&id)).await? }),
+        );
+    }
+    ok(value)
+}
+
+async fn channel<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(channel): Path<String>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let id: ChannelId = parse_id(&channel, "channel id")?;
+    let want_proof = flag(&query_params(params)?, "proof")?;
+    let store = api.shared.store.lock().await;
+    let view = store.view(&Base::Committed);
+    let record = query::channel(&view, &id)
+        .ok_or_else(|| ApiError::not_found("unknown_channel", format!("no channel {id}")))?;
+    let mut value = json::channel(&view, &id, &record);
+    if want_proof {
+        merge(
+            &mut value,
+            json!({ "proof": proven(&api, &store, &keys::channel(&id)).await? }),
+        );
+    }
+    ok(value)
+}
+
+async fn block_json<E: Runtime>(api: &Api<E>, height: u64, raw: bool) -> ApiResult {
+    let committed = api.shared.progress.committed().0;
+    if height > committed {
+        return Err(ApiError::not_found(
+            "unknown_block",
+            format!("no block at height {height} yet; the chain is at {committed}"),
+        ));
+    }
+    let block = api
+        .marshal
+        .get_block(Height::new(height))
+        .await
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "unknown_block",
+                format!("block {height} is not stored on this node (pruned)"),
+            )
+        })?;
+    let header = block.inner();
+    let txs: Vec<Value> = header
+        .txs
+        .iter()
+        .map(|tx| {
+            let mut value = json!({
+                "hash": tx.hash().to_hex(),
+                "signer": tx.tx.signer.to_did(),
+                "nonce": tx.tx.nonce,
+                "fee": tx.tx.fee.get().to_string(),
+                "action": tx.tx.action.name(),
+            });
+            if raw {
+                merge(&mut value, json!({ "raw": hex::encode(tx.to_bytes()) }));
+            }
+            value
+        })
+        .collect();
+    ok(json!({
+        "height": header.height,
+        "digest": hex::encode(block.digest()),
+        "parent": hex::encode(header.parent),
+        "timestamp_ms": header.timestamp_ms,
+        "proposer": header.proposer.to_did(),
+        "txs_root": hex::encode(header.txs_root),
+        "state_root": hex::encode(header.state_root),
+        "txs": txs,
+    }))
+}
+
+async fn latest_block<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let raw = flag(&query_params(params)?, "raw")?;
+    let height = api.shared.progress.committed().0;
+    block_json(&api, height, raw).await
+}
+
+async fn block<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(height): Path<String>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let raw = flag(&query_params(params)?, "raw")?;
+    let height: u64 = height.parse().map_err(|_| {
+        ApiError::bad_request(
+            "bad_height",
+            format!(
+                "`{}` is not a block height (a whole number)",
+                truncate(&height)
+            ),
+        )
+    })?;
+    block_json(&api, height, raw).await
+}
+
+/// A committed block as one event-stream message.
+async fn committed_json<E: Runtime>(api: &Api<E>, block: &Committed) -> String {
+    let store = api.shared.store.lock().await;
+    let view = store.view(&Base::Committed);
+    let txs: Vec<Value> = block
+        .results
+        .iter()
+        .map(|outcome| {
+            json!({
+                "hash": outcome.hash.to_hex(),
+                "ok": outcome.result.is_ok(),
+                "error": outcome.result.as_ref().err().map(|e| json!({ "code": e.code(), "message": e.to_string() })),
+                "fee_paid": outcome.fee_paid.get().to_string(),
+                "events": outcome.events.iter().map(|e| json::event(&view, e)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "height": block.height,
+        "digest": hex::encode(block.digest),
+        "timestamp_ms": block.timestamp_ms,
+        "committed_ms": block.committed_ms,
+        "state_root": hex::encode(block.state_root),
+        "txs": txs,
+    })
+    .to_string()
+}
+
+async fn events<E: Runtime + Send + Sync + 'static>(State(api): State<Arc<Api<E>>>) -> ApiResult {
+    let permit = api.subscribers.clone().try_acquire_owned().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_subscribers",
+            format!("{MAX_SUBSCRIBERS} clients already follow the event stream; try again later"),
+        )
+    })?;
+    let receiver = api.shared.committed.subscribe();
+    let stream = futures::stream::unfold(
+        (api, receiver, permit),
+        |(api, mut receiver, permit)| async move {
+            let event = match receiver.recv().await {
+                Ok(block) => SseEvent::default()
+                    .event("block")
+                    .id(block.height.to_string())
+                    .data(committed_json(&api, &block).await),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    SseEvent::default()
+                        .event("lagged")
+                        .data(json!({ "missed_blocks": missed }).to_string())
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            };
+            Some((
+                Ok::<_, std::convert::Infallible>(event),
+                (api, receiver, permit),
+            ))
+        },
+    );
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+async fn metrics<E: Runtime>(State(api): State<Arc<Api<E>>>) -> Response {
+    use std::fmt::Write as _;
+    let c = &api.counters;
+    let (height, _) = api.shared.progress.committed();
+    let mut out = (api.metrics)();
+    let mut put = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    put(
+        "cadenza_height",
+        "gauge",
+        "Height of the last committed block.",
+        height,
+    );
+    put(
+        "cadenza_mempool_txs",
+        "gauge",
+        "Transactions waiting in the mempool.",
+        api.shared.mempool.len() as u64,
+    );
+    put(
+        "cadenza_http_requests_total",
+        "counter",
+        "HTTP requests received.",
+        c.requests.load(Ordering::Relaxed),
+    );
+    put(
+        "cadenza_http_client_errors_total",
+        "counter",
+        "HTTP answers with a 4xx status.",
+        c.client_errors.load(Ordering::Relaxed),
+    );
+    put(
+        "cadenza_http_server_errors_total",
+        "counter",
+        "HTTP answers with a 5xx status.",
+        c.server_errors.load(Ordering::Relaxed),
+    );
+    put(
+        "cadenza_txs_submitted_total",
+        "counter",
+        "Transactions submitted through the API.",
+        c.txs_submitted.load(Ordering::Relaxed),
+    );
+    put(
+        "cadenza_txs_committed_total",
+        "counter",
+        "Transactions in blocks committed here.",
+        c.txs_committed.load(Ordering::Relaxed),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP cadenza_finality_ms Time from a block's proposal to its commit here.\n# TYPE cadenza_finality_ms histogram"
+    );
+    let mut cumulative = 0;
+    for (bound, count) in FINALITY_BUCKETS.iter().zip(&c.finality) {
+        cumulative += count.load(Ordering::Relaxed);
+        let le = if *bound == u64::MAX {
+            "+Inf".to_owned()
+        } else {
+            bound.to_string()
+        };
+        let _ = writeln!(
+            out,
+            "cadenza_finality_ms_bucket{{le=\"{le}\"}} {cumulative}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "cadenza_finality_ms_sum {}\ncadenza_finality_ms_count {}",
+        c.finality_sum_ms.load(Ordering::Relaxed),
+        c.finality_count.load(Ordering::Relaxed)
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+async fn openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        openapi().to_string(),
+    )
+        .into_response()
+}
+
+/// The OpenAPI 3.1 document of this API.
+pub fn openapi() -> Value {
+    let error = json!({ "$ref": "#/components/schemas/Error" });
+    let errors = json!({
+        "400": { "description": "Malformed request", "content": { "application/json": { "schema": error } } },
+        "404": { "description": "Not found", "content": { "application/json": { "schema": error } } },
+    });
+    let proof_param = json!({
+        "name": "proof", "in": "query", "required": false,
+        "description": "Include a Merkle proof of the value against the state root",
+        "schema": { "type": "boolean" },
+    });
+    let raw_param = json!({
+        "name": "raw", "in": "query", "required": false,
+        "description": "Include each transaction's canonical encoding (hex)",
+        "schema": { "type": "boolean" },
+    });
+    let path_param = |name: &str, description: &str| json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "string" } });
+    let page_params = json!([
+        { "name": "limit", "in": "query", "schema": { "type": "integer", "maximum": MAX_PAGE } },
+        { "name": "after", "in": "query", "description": "The last id of the previous page", "schema": { "type": "string" } },
+    ]);
+    let page = move || page_params.clone();
+    let get_op = |summary: &str, params: Value| {
+        let mut responses = errors.clone();
+        responses["200"] = json!({ "description": "OK", "content": { "application/json": { "schema": { "type": "object" } } } });
+        json!({ "get": { "summary": summary, "parameters": params, "responses": responses } })
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cadenza node API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Accounts are did:key strings; ids and hashes are hex; amounts are decimal strings of base units. Errors are {\"error\": {\"code\", \"message\"}}. Proofs are Commonware QMDB key-value proofs (codec encoding, hex) against `state_root` at `height`.",
+        },
+        "paths": {
+            "/v1/status": get_op("Chain id, height, state root, parameters", json!([])),
+            "/v1/txs": { "post": {
+                "summary": "Submit a signed transaction (idempotent by hash: a committed transaction answers with its first result)",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["tx"], "additionalProperties": false,
+                    "properties": { "tx": { "type": "string", "description": "Canonical encoding, hex" } } } } } },
+                "responses": {
+                    "200": { "description": "Already committed: its record" },
+                    "202": { "description": "Queued: {hash, status: pending}" },
+                    "400": { "description": "Malformed", "content": { "application/json": { "schema": error } } },
+                    "413": { "description": "Too large", "content": { "application/json": { "schema": error } } },
+                    "422": { "description": "Refused by admission (nonce, fee, signature, chain)", "content": { "application/json": { "schema": error } } },
+                    "503": { "description": "Mempool full", "content": { "application/json": { "schema": error } } },
+                },
+            } },
+            "/v1/txs/{hash}": get_op("A transaction's status: pending, or committed with height, index, fee and error", json!([
+                path_param("hash", "Transaction hash (hex)"), proof_param,
+                { "name": "wait_ms", "in": "query", "description": "Wait up to this long for the transaction to commit", "schema": { "type": "integer", "maximum": MAX_WAIT_MS } },
+            ])),
+            "/v1/accounts/{account}": get_op("An account's nonce and balances", json!([path_param("account", "did:key"), proof_param])),
+            "/v1/accounts/{account}/balances/{asset}": get_op("One balance", json!([path_param("account", "did:key"), path_param("asset", "Asset id (hex)"), proof_param])),
+            "/v1/assets": get_op("Assets, a page at a time", page()),
+            "/v1/assets/{asset}": get_op("An asset", json!([path_param("asset", "Asset id (hex)"), proof_param])),
+            "/v1/tracks": get_op("Tracks, a page at a time; `q` filters by title or artist", {
+                let mut p = page();
+                p.as_array_mut().expect("an array").push(json!({ "name": "q", "in": "query", "schema": { "type": "string" } }));
+                p
+            }),
+            "/v1/tracks/{track}": get_op("A track with its licence and stream count", json!([path_param("track", "Track id (hex)"), proof_param])),
+            "/v1/channels/{channel}": get_op("A payment channel", json!([path_param("channel", "Channel id (hex)"), proof_param])),
+            "/v1/blocks/latest": get_op("The last committed block", json!([raw_param])),
+            "/v1/blocks/{height}": get_op("A committed block", json!([path_param("height", "Block height"), raw_param])),
+            "/v1/events": { "get": {
+                "summary": "Server-sent events: one `block` event per committed block with each transaction's outcome and ledger events; `lagged` when a slow client missed blocks",
+                "responses": { "200": { "description": "text/event-stream" }, "503": { "description": "Too many subscribers" } },
+            } },
+            "/v1/openapi.json": get_op("This document", json!([])),
+            "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "text/plain; version=0.0.4" } } } },
+        },
+        "components": { "schemas": { "Error": {
+            "type": "object", "required": ["error"],
+            "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+                "code": { "type": "string", "description": "Stable, for scripts" },
+                "message": { "type": "string", "description": "What went wrong and what to do" },
+            } } },
+        } } },
+    })
+}
