@@ -197,3 +197,124 @@ pub fn post_announcing(url: &str, path: &str, len: usize) -> (u16, Value) {
         serde_json::from_str(json).unwrap_or(Value::String(body.to_owned())),
     )
 }
+
+/// Every committed block of the node at `url` up to `height`, rebuilt from the API's answers
+/// (each checked against its digest).
+pub fn fetch_blocks(url: &str, height: u64) -> Vec<cadenza_node::block::Block> {
+    use cadenza_types::Decode as _;
+    use commonware_cryptography::Digestible as _;
+    let digest = |v: &Value| {
+        let bytes: [u8; 32] = hex::decode(v.as_str().expect("hex"))
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes");
+        commonware_cryptography::blake3::Digest(bytes)
+    };
+    (1..=height)
+        .map(|h| {
+            let (status, b) = get(&format!("{url}/v1/blocks/{h}?raw=true"));
+            assert_eq!(status, 200, "block {h}: {b}");
+            let txs = b["txs"]
+                .as_array()
+                .expect("txs")
+                .iter()
+                .map(|t| {
+                    cadenza_types::SignedTransaction::from_bytes(
+                        &hex::decode(t["raw"].as_str().expect("raw")).expect("hex"),
+                    )
+                    .expect("a transaction")
+                })
+                .collect();
+            let block = cadenza_node::block::Block {
+                height: b["height"].as_u64().expect("height"),
+                parent: digest(&b["parent"]),
+                timestamp_ms: b["timestamp_ms"].as_u64().expect("time"),
+                proposer: cadenza_types::AccountId::from_did(b["proposer"].as_str().unwrap())
+                    .expect("did"),
+                txs_root: digest(&b["txs_root"]),
+                state_root: digest(&b["state_root"]),
+                txs,
+            };
+            assert_eq!(block.digest(), digest(&b["digest"]), "block {h} digest");
+            block
+        })
+        .collect()
+}
+
+/// Replays `blocks` from `genesis` in a fresh state store (Commonware's deterministic runtime,
+/// in memory): each block's execution must give the state root it carries. Audits conservation
+/// on the final state and returns its root.
+pub fn replay(
+    genesis: &cadenza_ledger::Genesis,
+    blocks: &[cadenza_node::block::Block],
+) -> cadenza_node::block::Digest {
+    use cadenza_node::store::{Base, StateStore, StoreConfig};
+    use commonware_runtime::{
+        Runner as _, Supervisor as _, buffer::paged::CacheRef, deterministic,
+    };
+    use std::num::{NonZeroU16, NonZeroUsize};
+    let genesis = genesis.clone();
+    let blocks = blocks.to_vec();
+    deterministic::Runner::default().start(|context| async move {
+        let config = StoreConfig {
+            partition_prefix: "replay".into(),
+            page_cache: CacheRef::new(
+                NonZeroU16::new(4096).unwrap(),
+                NonZeroUsize::new(256).unwrap(),
+            ),
+        };
+        let mut store = StateStore::open(context.child("replay"), &config, &genesis)
+            .await
+            .expect("genesis opens");
+        for block in &blocks {
+            let executed = store
+                .execute(&Base::Committed, block)
+                .await
+                .expect("a committed block executes");
+            assert_eq!(
+                executed.pending.state_root, block.state_root,
+                "replaying block {} gives another state root",
+                block.height
+            );
+            store.commit(executed.pending).await.expect("commit");
+        }
+        let entries = store.committed_range(&[], None, usize::MAX);
+        cadenza_ledger::conservation::audit(
+            entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
+        )
+        .expect("conservation holds after replay");
+        store.root()
+    })
+}
+
+/// A small deterministic generator (splitmix64) for test schedules, seeded and printed.
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The seed of a test: `CADENZA_TEST_SEED` if set, else from the clock; printed either way.
+pub fn seed(test: &str) -> u64 {
+    let seed = std::env::var("CADENZA_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    eprintln!("{test}: seed {seed} (rerun with CADENZA_TEST_SEED={seed})");
+    seed
+}
