@@ -6,6 +6,7 @@
 //! `main(args) -> ExitCode`; adding one is adding a module and a row of [`BENCHES`].
 
 mod json;
+mod node;
 mod reference;
 mod rng;
 mod settle;
@@ -23,11 +24,18 @@ struct Bench {
 }
 
 /// Every benchmark, in the order `--help` lists them.
-const BENCHES: &[Bench] = &[Bench {
-    name: "settle",
-    about: "receipts settled per second by one execute_block (10,000 channels x 100 receipts)",
-    main: settle::main,
-}];
+const BENCHES: &[Bench] = &[
+    Bench {
+        name: "settle",
+        about: "receipts settled per second by one execute_block (10,000 channels x 100 receipts)",
+        main: settle::main,
+    },
+    Bench {
+        name: "node",
+        about: "devnet transfers committed per second over HTTP; finality with 4 validators",
+        main: node::main,
+    },
+];
 
 fn usage() -> String {
     let mut text = String::from(

@@ -187,6 +187,15 @@ impl CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to stderr, warnings and errors only unless RUST_LOG asks for more (for example
+    // RUST_LOG=cadenza_node=debug for each block's timing).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

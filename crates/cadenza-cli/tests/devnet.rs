@@ -289,6 +289,35 @@ fn devnet_commits_proves_refuses_and_resumes() {
         .as_u64()
         .unwrap();
 
+    // A batch: one result per item, in order; a malformed item fails alone.
+    let transfer_one = |alice: &mut cadenza_ledger::testkit::Wallet| {
+        alice.sign(Action::Transfer {
+            to: bob.account(),
+            asset: native_asset(),
+            amount: Amount::new(1),
+        })
+    };
+    let (first, second) = (transfer_one(&mut alice), transfer_one(&mut alice));
+    let encode = |stx: &cadenza_types::SignedTransaction| {
+        use cadenza_types::Encode as _;
+        hex::encode(stx.to_bytes())
+    };
+    let body = serde_json::json!({ "txs": [encode(&first), "zz", encode(&second)] }).to_string();
+    let (code, batch) = post(&format!("{url}/v1/txs/batch"), json, body.into_bytes());
+    assert_eq!(code, 200, "{batch}");
+    assert_eq!(batch["results"][0]["status"], "pending", "{batch}");
+    assert_eq!(batch["results"][1]["error"]["code"], "bad_hex", "{batch}");
+    assert_eq!(batch["results"][2]["status"], "pending", "{batch}");
+    wait_committed(&url, &first.hash());
+    let height = wait_committed(&url, &second.hash())["height"]
+        .as_u64()
+        .unwrap()
+        .max(height);
+    let too_many = serde_json::json!({ "txs": vec!["00"; 1025] }).to_string();
+    let (code, body) = post(&format!("{url}/v1/txs/batch"), json, too_many.into_bytes());
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["error"]["code"], "batch_too_large");
+
     // Ctrl-C (SIGTERM here) stops it cleanly; a second start resumes the same chain.
     assert!(node.terminate(), "the devnet exits 0 when stopped");
     let node = start(home.path(), &args, &[]);
@@ -300,7 +329,7 @@ fn devnet_commits_proves_refuses_and_resumes() {
         bob.account().to_did(),
         native_asset()
     ));
-    assert_eq!(balance["amount"], "5000000001");
+    assert_eq!(balance["amount"], "5000000003");
     let (_, record) = get(&format!("{url}/v1/txs/{}", pay.hash().to_hex()));
     assert_eq!(record["status"], "committed");
     assert!(node.terminate());

@@ -53,6 +53,10 @@ use crate::validator::Runtime;
 /// The largest request body: a hex-encoded transaction of the largest size a block admits, in
 /// its JSON envelope, with room to spare.
 pub const MAX_BODY_BYTES: usize = 2 * crate::block::MAX_TX_BYTES + 4096;
+/// The most transactions one batch submission carries.
+pub const MAX_BATCH_TXS: usize = 1024;
+/// The largest batch submission body.
+pub const MAX_BATCH_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// The longest request target (path and query).
 pub const MAX_URI_BYTES: usize = 2048;
 /// The most items a list answer holds.
@@ -143,7 +147,33 @@ struct Counters {
     finality_count: AtomicU64,
 }
 
-const FINALITY_BUCKETS: [u64; 10] = [10, 25, 50, 100, 200, 300, 500, 1_000, 5_000, u64::MAX];
+const FINALITY_BUCKETS: [u64; 25] = [
+    5,
+    10,
+    15,
+    20,
+    25,
+    30,
+    40,
+    50,
+    60,
+    70,
+    80,
+    90,
+    100,
+    125,
+    150,
+    200,
+    250,
+    300,
+    400,
+    500,
+    750,
+    1_000,
+    2_000,
+    5_000,
+    u64::MAX,
+];
 
 impl<E: Runtime> Api<E> {
     /// An API over a running validator; `metrics` renders the runtime's own metrics.
@@ -197,6 +227,10 @@ pub fn router<E: Runtime + Send + Sync + 'static>(api: Arc<Api<E>>) -> Router {
     let v1 = Router::new()
         .route("/status", get(status::<E>))
         .route("/txs", post(submit::<E>))
+        .route(
+            "/txs/batch",
+            post(submit_batch::<E>).layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES)),
+        )
         .route("/txs/{hash}", get(tx_status::<E>))
         .route("/accounts/{account}", get(account::<E>))
         .route("/accounts/{account}/balances/{asset}", get(balance::<E>))
@@ -251,12 +285,17 @@ async fn guard<E: Runtime>(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let response = if announced.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+    let limit = if request.uri().path() == "/v1/txs/batch" {
+        MAX_BATCH_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let response = if announced.is_some_and(|len| len > limit as u64) {
         // Refused from the announced length, before reading any of it.
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
-            format!("the request body is above the limit of {MAX_BODY_BYTES} bytes"),
+            format!("the request body is above the limit of {limit} bytes"),
         )
         .into_response()
     } else if uri_len > MAX_URI_BYTES {
@@ -275,7 +314,7 @@ async fn guard<E: Runtime>(
             response = ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
-                format!("the request body is above the limit of {MAX_BODY_BYTES} bytes"),
+                format!("the request body is above the limit of {limit} bytes"),
             )
             .into_response();
         }
@@ -522,6 +561,85 @@ async fn submit<E: Runtime>(State(api): State<Arc<Api<E>>>, body: Bytes) -> ApiR
             Err(ApiError::new(status, error.code(), error.to_string()))
         }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    /// Canonical encodings of signed transactions, in hex.
+    txs: Vec<String>,
+}
+
+/// Many transactions in one request (signatures verified as one batch): one result each, in
+/// order. A malformed item fails alone; a malformed body fails the request.
+async fn submit_batch<E: Runtime>(State(api): State<Arc<Api<E>>>, body: Bytes) -> ApiResult {
+    let body: BatchBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "bad_json",
+            format!("the body must be JSON {{\"txs\": [\"<hex>\", ...]}}: {e}"),
+        )
+    })?;
+    if body.txs.len() > MAX_BATCH_TXS {
+        return Err(ApiError::bad_request(
+            "batch_too_large",
+            format!(
+                "{} transactions in one batch; send at most {MAX_BATCH_TXS} per request",
+                body.txs.len()
+            ),
+        ));
+    }
+    api.counters
+        .txs_submitted
+        .fetch_add(body.txs.len() as u64, Ordering::Relaxed);
+    let mut results: Vec<Value> = vec![Value::Null; body.txs.len()];
+    let mut decoded = Vec::with_capacity(body.txs.len());
+    let mut slots = Vec::with_capacity(body.txs.len());
+    {
+        let store = api.shared.store.lock().await;
+        let view = store.view(&Base::Committed);
+        for (i, text) in body.txs.iter().enumerate() {
+            let stx = hex::decode(text.trim())
+                .map_err(|e| ("bad_hex", format!("not hex: {e}")))
+                .and_then(|bytes| {
+                    SignedTransaction::from_bytes(&bytes).map_err(|e| {
+                        (
+                            "bad_encoding",
+                            format!("not a signed transaction in the canonical encoding: {e}"),
+                        )
+                    })
+                });
+            match stx {
+                Err((code, message)) => {
+                    results[i] = json!({ "error": { "code": code, "message": message } });
+                }
+                Ok(stx) => match committed_tx(&view, &stx.hash()) {
+                    Some(value) => results[i] = value,
+                    None => {
+                        slots.push(i);
+                        decoded.push(stx);
+                    }
+                },
+            }
+        }
+    }
+    // Signature verification is CPU work: off the runtime's workers, which consensus uses.
+    let judged = api.shared.judge(decoded).await;
+    let mempool = api.shared.mempool.clone();
+    let outcomes = tokio::task::spawn_blocking(move || mempool.submit_many(judged))
+        .await
+        .map_err(|e| ApiError::internal(format!("admission failed: {e}")))?;
+    for (i, outcome) in slots.into_iter().zip(outcomes) {
+        results[i] = match outcome {
+            Ok(hash)
+            | Err(MempoolError::Pool(cadenza_mempool::MempoolError::AlreadyPending(hash))) => {
+                json!({ "hash": hash.to_hex(), "status": "pending" })
+            }
+            Err(error) => {
+                json!({ "error": { "code": error.code(), "message": error.to_string() } })
+            }
+        };
+    }
+    ok(json!({ "results": results }))
 }
 
 async fn tx_status<E: Runtime>(
@@ -1055,6 +1173,17 @@ pub fn openapi() -> Value {
                     "413": { "description": "Too large", "content": { "application/json": { "schema": error } } },
                     "422": { "description": "Refused by admission (nonce, fee, signature, chain)", "content": { "application/json": { "schema": error } } },
                     "503": { "description": "Mempool full", "content": { "application/json": { "schema": error } } },
+                },
+            } },
+            "/v1/txs/batch": { "post": {
+                "summary": "Submit up to 1024 signed transactions at once: one result per transaction, in order ({hash, status} or {error})",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["txs"], "additionalProperties": false,
+                    "properties": { "txs": { "type": "array", "maxItems": MAX_BATCH_TXS, "items": { "type": "string" } } } } } } },
+                "responses": {
+                    "200": { "description": "{results: [...]}" },
+                    "400": { "description": "Malformed body or too many transactions", "content": { "application/json": { "schema": error } } },
+                    "413": { "description": "Too large", "content": { "application/json": { "schema": error } } },
                 },
             } },
             "/v1/txs/{hash}": get_op("A transaction's status: pending, or committed with height, index, fee and error", json!([

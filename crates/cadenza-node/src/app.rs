@@ -25,9 +25,9 @@ use futures::{
     channel::{mpsc, oneshot},
     lock::Mutex as AsyncMutex,
 };
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
-use crate::block::{Block, Digest, MAX_BLOCK_TXS, txs_root};
+use crate::block::{Block, Digest, MAX_BLOCK_TX_BYTES, MAX_BLOCK_TXS, txs_root};
 use crate::mempool::Mempool;
 use crate::store::{Base, StateStore, StoreError};
 
@@ -164,6 +164,25 @@ impl<E: commonware_storage::Context + Spawner> Shared<E> {
             )
         };
         self.mempool.submit(tx, next_nonce, min_fee)
+    }
+
+    /// Each transaction with its signer's committed next nonce and its least fee, read from the
+    /// committed state at once: what [`crate::mempool::Mempool::submit_many`] judges by.
+    pub async fn judge(
+        &self,
+        txs: Vec<cadenza_types::SignedTransaction>,
+    ) -> Vec<(cadenza_types::SignedTransaction, u64, cadenza_types::Amount)> {
+        let store = self.store.lock().await;
+        let view = store.view(&Base::Committed);
+        let params =
+            cadenza_ledger::query::params(&view).expect("a started store has genesis parameters");
+        txs.into_iter()
+            .map(|tx| {
+                let nonce = cadenza_ledger::query::account(&view, &tx.tx.signer).nonce;
+                let min_fee = params.min_fee_for(&tx.tx.action);
+                (tx, nonce, min_fee)
+            })
+            .collect()
     }
 }
 
@@ -337,12 +356,15 @@ where
             Ok(base) => base,
             Err(_) => return None,
         };
+        let started = std::time::Instant::now();
         let mut store = self.shared.store.lock().await;
         let txs = {
             let view = store.view(&base);
-            self.shared.mempool.select(MAX_BLOCK_TXS, |account| {
-                cadenza_ledger::query::account(&view, account).nonce
-            })
+            self.shared
+                .mempool
+                .select(MAX_BLOCK_TXS, MAX_BLOCK_TX_BYTES, |account| {
+                    cadenza_ledger::query::account(&view, account).nonce
+                })
         };
         let mut block = Block {
             height: parent.inner().height + 1,
@@ -379,7 +401,12 @@ where
         block.state_root = executed.pending.state_root;
         let digest = block.digest();
         store.remember(digest, executed.pending);
-        debug!(height = block.height, n_txs = block.txs.len(), "proposed");
+        debug!(
+            height = block.height,
+            n_txs = block.txs.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "proposed"
+        );
         Some(Digested::precomputed(block, digest))
     }
 
@@ -457,6 +484,7 @@ impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
     /// If local execution of a finalized block gives another state root than the block carries:
     /// the node's state has diverged from the chain and it must not continue.
     pub async fn apply(&self, block: &Digested<Block>) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
         let header = block.inner();
         let mut store = self.shared.store.lock().await;
         if header.height <= store.height() {
@@ -503,9 +531,10 @@ impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
             state_root: header.state_root,
             results,
         }));
-        info!(
+        debug!(
             height = header.height,
             n_txs = header.txs.len(),
+            ms = started.elapsed().as_millis() as u64,
             "committed"
         );
         Ok(())

@@ -17,9 +17,11 @@ use commonware_cryptography::{Digestible, Hasher as _, blake3};
 pub type Digest = blake3::Digest;
 
 /// The most transactions one block may carry.
-pub const MAX_BLOCK_TXS: usize = 256;
+pub const MAX_BLOCK_TXS: usize = 4096;
 /// The longest encoded transaction a block may carry, in bytes.
 pub const MAX_TX_BYTES: usize = 64 * 1024;
+/// The most bytes of encoded transactions one block may carry.
+pub const MAX_BLOCK_TX_BYTES: usize = 8 * 1024 * 1024;
 
 /// Domain separation of the transactions root.
 const TXS_ROOT_DOMAIN: &[u8] = b"cadenza/txs-root/v1";
@@ -128,6 +130,12 @@ impl Read for Block {
         let txs_root = Digest::read(buf)?;
         let state_root = Digest::read(buf)?;
         let raw = Vec::<Vec<u8>>::read_cfg(buf, &txs_cfg())?;
+        if raw.iter().map(Vec::len).sum::<usize>() > MAX_BLOCK_TX_BYTES {
+            return Err(CodecError::Invalid(
+                "cadenza block",
+                "transactions above the block's byte limit",
+            ));
+        }
         let txs = raw
             .iter()
             .map(|bytes| {
@@ -172,7 +180,7 @@ impl commonware_consensus::Block for Block {
 impl BoundedBlock for Block {
     fn max_encode_size(_: &()) -> usize {
         // Fixed fields, then the list: its varint count and each item's varint length and bytes.
-        8 + 32 + 8 + 32 + 32 + 32 + 5 + MAX_BLOCK_TXS * (5 + MAX_TX_BYTES)
+        8 + 32 + 8 + 32 + 32 + 32 + 5 + MAX_BLOCK_TXS * 5 + MAX_BLOCK_TX_BYTES
     }
 }
 

@@ -94,30 +94,66 @@ impl Mempool {
         next_nonce: u64,
         min_fee: Amount,
     ) -> Result<Hash, MempoolError> {
-        let len = tx.to_bytes().len();
-        if len > MAX_TX_BYTES {
-            return Err(MempoolError::TooLarge {
-                len,
-                max: MAX_TX_BYTES,
-            });
-        }
-        let hash = tx.hash();
-        {
-            let inner = self.lock();
-            if tx.tx.chain_id != inner.chain_id {
-                return Err(MempoolError::WrongChain {
-                    expected: inner.chain_id.clone(),
-                    found: tx.tx.chain_id.clone(),
-                });
+        self.submit_many(vec![(tx, next_nonce, min_fee)])
+            .pop()
+            .expect("one result per transaction")
+    }
+
+    /// Queues many transactions, each with its signer's committed next nonce and its least fee,
+    /// with the checks of [`Mempool::submit`]; the signatures are verified in one batch. One
+    /// result per transaction, in order.
+    pub fn submit_many(
+        &self,
+        txs: Vec<(SignedTransaction, u64, Amount)>,
+    ) -> Vec<Result<Hash, MempoolError>> {
+        let chain_id = self.lock().chain_id.clone();
+        let hashes: Vec<Hash> = txs.iter().map(|(tx, _, _)| tx.hash()).collect();
+        let mut results: Vec<Result<Hash, MempoolError>> = txs
+            .iter()
+            .zip(&hashes)
+            .map(|((tx, _, _), hash)| {
+                let len = tx.to_bytes().len();
+                if len > MAX_TX_BYTES {
+                    Err(MempoolError::TooLarge {
+                        len,
+                        max: MAX_TX_BYTES,
+                    })
+                } else if tx.tx.chain_id != chain_id {
+                    Err(MempoolError::WrongChain {
+                        expected: chain_id.clone(),
+                        found: tx.tx.chain_id.clone(),
+                    })
+                } else if crypto::is_small_order(&tx.tx.signer) {
+                    Err(MempoolError::BadSignature)
+                } else {
+                    Ok(*hash)
+                }
+            })
+            .collect();
+        let checked: Vec<usize> = (0..txs.len()).filter(|i| results[*i].is_ok()).collect();
+        let items: Vec<crypto::SigItem<'_>> = checked
+            .iter()
+            .map(|i| crypto::SigItem {
+                signer: &txs[*i].0.tx.signer,
+                message: hashes[*i].as_bytes(),
+                signature: &txs[*i].0.signature,
+            })
+            .collect();
+        let verdicts = crypto::verify_many(&items);
+        for (i, ok) in checked.iter().zip(verdicts) {
+            if !ok {
+                results[*i] = Err(MempoolError::BadSignature);
             }
         }
-        if crypto::is_small_order(&tx.tx.signer)
-            || crypto::verify(&tx.tx.signer, hash.as_bytes(), &tx.signature).is_err()
-        {
-            return Err(MempoolError::BadSignature);
+        let mut inner = self.lock();
+        for ((tx, next_nonce, min_fee), result) in txs.into_iter().zip(&mut results) {
+            if result.is_ok()
+                && let Err(error) = inner.pool.insert(tx, next_nonce, min_fee)
+            {
+                *result = Err(error.into());
+            }
         }
-        self.lock().pool.insert(tx, next_nonce, min_fee)?;
-        Ok(hash)
+        results
     }
 
     /// Up to `max` transactions to propose on a parent whose state gives each account's next
@@ -127,9 +163,10 @@ impl Mempool {
     pub fn select(
         &self,
         max: usize,
+        max_bytes: usize,
         next_nonce: impl Fn(&AccountId) -> u64,
     ) -> Vec<SignedTransaction> {
-        self.lock().pool.select(max, usize::MAX, next_nonce)
+        self.lock().pool.select(max, max_bytes, next_nonce)
     }
 
     /// Drops the transactions with these hashes (refused for good, or finalized).
@@ -216,13 +253,13 @@ mod tests {
                 cadenza_mempool::MempoolError::PoolFull { .. }
             ))
         ));
-        assert_eq!(pool.select(10, |_| 0), txs[..2].to_vec());
+        assert_eq!(pool.select(10, usize::MAX, |_| 0), txs[..2].to_vec());
         // On a parent that already includes the first, only the second is proposed.
-        assert_eq!(pool.select(10, |_| 1), txs[1..2].to_vec());
+        assert_eq!(pool.select(10, usize::MAX, |_| 1), txs[1..2].to_vec());
         pool.prune(&txs[0].tx.signer, 1);
         assert!(!pool.contains(&first));
         assert_eq!(pool.len(), 1);
         pool.submit(txs[2].clone(), 1, Amount::ZERO).unwrap();
-        assert_eq!(pool.select(1, |_| 1), txs[1..2].to_vec());
+        assert_eq!(pool.select(1, usize::MAX, |_| 1), txs[1..2].to_vec());
     }
 }

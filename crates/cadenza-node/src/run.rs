@@ -79,6 +79,16 @@ pub fn run(
     config: NodeConfig,
     on_start: impl FnOnce(&Started) + Send + 'static,
 ) -> Result<(), NodeError> {
+    run_until(config, on_start, std::future::pending())
+}
+
+/// Runs a node until `stop` resolves (or Ctrl-C/SIGTERM, whichever comes first); `on_start` is
+/// called once it serves HTTP. For embedding a node (benchmarks, tools).
+pub fn run_until(
+    config: NodeConfig,
+    on_start: impl FnOnce(&Started) + Send + 'static,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
     let runtime = tokio::Config::new()
         .with_worker_threads(config.worker_threads.max(1))
         .with_storage_directory(config.data_dir.join("store"));
@@ -137,7 +147,10 @@ pub fn run(
             chain_id,
         });
 
-        shutdown_signal().await;
+        ::tokio::select! {
+            _ = stop => {},
+            _ = shutdown_signal() => {},
+        }
         tracing::info!("stopping");
         let _ = stop_http.send(());
         let _ = ::tokio::time::timeout(Duration::from_secs(5), server).await;
