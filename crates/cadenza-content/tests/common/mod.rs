@@ -89,7 +89,20 @@ impl Format {
 /// An untagged file in `format`: our own encoders for WAV and FLAC, ffmpeg (from our WAV) for
 /// the lossy formats, which this crate does not encode.
 pub fn fixture(format: Format, dir: &Path) -> Vec<u8> {
-    let pcm = demo::synthesize(&demo::CATALOGUE[0]);
+    fixture_of(&demo::CATALOGUE[0], format, dir)
+}
+
+/// A short recording (one 4096-frame block, 93 ms) for tests that read many variants of a file.
+pub const SHORT: demo::DemoTrack = demo::DemoTrack {
+    title: "Blip",
+    artist: "The Test Tones",
+    chords: &[&[440_000, 660_000]],
+    chord_ms: 80,
+};
+
+/// An untagged recording of `track` in `format`.
+pub fn fixture_of(track: &demo::DemoTrack, format: Format, dir: &Path) -> Vec<u8> {
+    let pcm = demo::synthesize(track);
     let wav = demo::encode_wav(&pcm).unwrap();
     match format {
         Format::Wav => wav,
