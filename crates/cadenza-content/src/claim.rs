@@ -100,7 +100,7 @@ impl LicenceClaim {
             return Err(ClaimError::WrongKey);
         }
         check_fields(self)?;
-        let signing_input = signing_input(self);
+        let signing_input = self.signing_input();
         let signature = key.sign(signing_input.as_bytes());
         let compact = format!(
             "{signing_input}.{}",
@@ -113,6 +113,18 @@ impl LicenceClaim {
             claim: self.clone(),
             compact,
         })
+    }
+}
+
+impl LicenceClaim {
+    /// The JWS signing input, `BASE64URL(header) "." BASE64URL(payload)`: what the issuer's key
+    /// signs, for signers outside this crate (a browser's WebCrypto, a hardware key).
+    pub fn signing_input(&self) -> String {
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header_json(&self.issuer)),
+            URL_SAFE_NO_PAD.encode(payload_json(self))
+        )
     }
 }
 
@@ -289,14 +301,6 @@ fn payload_json(claim: &LicenceClaim) -> String {
         },
     };
     serde_json::to_string(&payload).unwrap_or_default()
-}
-
-fn signing_input(claim: &LicenceClaim) -> String {
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header_json(&claim.issuer)),
-        URL_SAFE_NO_PAD.encode(payload_json(claim))
-    )
 }
 
 /// The rules a claim's fields follow, checked when signing and when decoding.

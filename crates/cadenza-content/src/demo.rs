@@ -1,7 +1,8 @@
 //! Demo recordings, synthesised: a few seconds of chords, the same bytes on every machine.
 //!
 //! The node builds its devnet catalogue from these, so nothing is downloaded and nothing ships
-//! in the repository. Synthesis is integer-only (a phase accumulator and a parabolic sine
+//! in the repository. WAV, FLAC and Ogg Vorbis are encoded here; MP3 and Opus are not (see
+//! `docs/content.md`, section 6). Synthesis is integer-only (a phase accumulator and a parabolic sine
 //! approximation), so no platform's floating-point library can change a sample, and with it
 //! an essence id.
 
@@ -218,6 +219,50 @@ pub fn encode_flac(pcm: &Pcm) -> Result<Vec<u8>> {
     Ok(sink.into_inner())
 }
 
+/// The Ogg stream serial of every demo file: fixed, so the same PCM gives the same bytes.
+const OGG_SERIAL: i32 = 0x0CAD_E42A;
+
+/// Encodes PCM as Ogg Vorbis (libvorbis' default quality-based VBR, quality 0.5), with a fixed
+/// stream serial. libvorbis computes in floating point, so the bytes are the same on every run
+/// of one build, but another CPU architecture may produce other packets, and so another essence
+/// id; the WAV and FLAC encodings are the same everywhere.
+pub fn encode_ogg_vorbis(pcm: &Pcm) -> Result<Vec<u8>> {
+    use std::num::{NonZeroU8, NonZeroU32};
+
+    let channels = u8::try_from(pcm.channels)
+        .ok()
+        .and_then(NonZeroU8::new)
+        .ok_or(ContentError::InvalidField {
+            field: "pcm",
+            reason: "Vorbis takes 1 to 255 channels",
+        })?;
+    let rate = NonZeroU32::new(pcm.sample_rate_hz).ok_or(ContentError::InvalidField {
+        field: "pcm",
+        reason: "the sample rate is 0",
+    })?;
+    let mut encoder =
+        vorbis_rs::VorbisEncoderBuilder::new_with_serial(rate, channels, Vec::new(), OGG_SERIAL)
+            .build()
+            .map_err(|e| encode_error("Ogg Vorbis", e))?;
+    let n_channels = usize::from(pcm.channels);
+    for block in pcm.samples.chunks(n_channels * 1024) {
+        let planar: Vec<Vec<f32>> = (0..n_channels)
+            .map(|c| {
+                block
+                    .iter()
+                    .skip(c)
+                    .step_by(n_channels)
+                    .map(|s| f32::from(*s) / 32_768.0)
+                    .collect()
+            })
+            .collect();
+        encoder
+            .encode_audio_block(&planar)
+            .map_err(|e| encode_error("Ogg Vorbis", e))?;
+    }
+    encoder.finish().map_err(|e| encode_error("Ogg Vorbis", e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +286,31 @@ mod tests {
         let peak = a.samples.iter().map(|s| s.unsigned_abs()).max().unwrap();
         assert!(peak > 10_000, "peak {peak}");
         assert_ne!(synthesize(&CATALOGUE[1]).samples, a.samples);
+    }
+
+    #[test]
+    fn every_encoding_is_reproducible_and_reads_back_as_the_same_audio() {
+        let pcm = synthesize(&CATALOGUE[2]);
+        type Encoder = fn(&Pcm) -> Result<Vec<u8>>;
+        let encoders: [(Encoder, crate::Codec); 3] = [
+            (encode_wav, crate::Codec::Pcm),
+            (encode_flac, crate::Codec::Flac),
+            (encode_ogg_vorbis, crate::Codec::Vorbis),
+        ];
+        for (encode, codec) in encoders {
+            let bytes = encode(&pcm).unwrap();
+            assert_eq!(encode(&pcm).unwrap(), bytes, "{codec:?}");
+            let p = crate::probe(&bytes).unwrap();
+            assert_eq!(p.codec, codec);
+            assert_eq!((p.sample_rate_hz, p.channels), (SAMPLE_RATE_HZ, 2));
+            assert_eq!(p.duration_ms, pcm.duration_ms(), "{codec:?}");
+        }
+    }
+
+    #[test]
+    fn flac_refuses_a_partial_last_block() {
+        let mut pcm = synthesize(&CATALOGUE[2]);
+        pcm.samples.truncate(pcm.samples.len() - 2);
+        assert_eq!(encode_flac(&pcm).unwrap_err().code(), "invalid_field");
     }
 }

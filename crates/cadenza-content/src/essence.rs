@@ -192,7 +192,7 @@ pub fn essence_id(bytes: &[u8]) -> Result<EssenceId> {
 /// Every packet of the first audio track is read, so a file damaged anywhere in its audio is
 /// refused ([`ContentError::BrokenAudio`]) rather than given an id of its readable part.
 pub fn analyse(bytes: &[u8]) -> Result<Analysis> {
-    let source = Cursor::new(bytes.to_vec());
+    let source = Cursor::new(bytes);
     let stream = MediaSourceStream::new(Box::new(source), MediaSourceStreamOptions::default());
     let mut reader = symphonia::default::get_probe()
         .probe(

@@ -86,8 +86,8 @@ impl Format {
     }
 }
 
-/// An untagged file in `format`: our own encoders for WAV and FLAC, ffmpeg (from our WAV) for
-/// the lossy formats, which this crate does not encode.
+/// An untagged file in `format`: our own encoders for WAV, FLAC and Ogg Vorbis, ffmpeg (from our
+/// WAV) for MP3 and Opus, which this crate does not encode.
 pub fn fixture(format: Format, dir: &Path) -> Vec<u8> {
     fixture_of(&demo::CATALOGUE[0], format, dir)
 }
@@ -107,13 +107,13 @@ pub fn fixture_of(track: &demo::DemoTrack, format: Format, dir: &Path) -> Vec<u8
     match format {
         Format::Wav => wav,
         Format::Flac => demo::encode_flac(&pcm).unwrap(),
+        Format::Vorbis => demo::encode_ogg_vorbis(&pcm).unwrap(),
         lossy => {
             let input = dir.join("source.wav");
             std::fs::write(&input, &wav).unwrap();
             let output = dir.join(format!("encoded.{}", lossy.extension()));
             let codec: &[&str] = match lossy {
                 Format::Mp3 => &["-c:a", "libmp3lame", "-b:a", "128k"],
-                Format::Vorbis => &["-c:a", "libvorbis", "-q:a", "4"],
                 _ => &["-c:a", "libopus", "-b:a", "96k"],
             };
             run(Command::new(tool("ffmpeg"))
