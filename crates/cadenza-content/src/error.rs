@@ -45,6 +45,17 @@ pub enum ContentError {
         /// What the tag library reported.
         reason: String,
     },
+    /// A third-party decoder (symphonia, lofty) panicked on this file. Their panics on hostile
+    /// input are bugs of theirs; we contain them and refuse the file.
+    #[error(
+        "the {library} library failed on this file ({detail}); the file is malformed in a way it does not handle"
+    )]
+    LibraryFailure {
+        /// Which library.
+        library: &'static str,
+        /// Its panic message.
+        detail: String,
+    },
     /// Demo audio could not be encoded.
     #[error("encoding demo audio failed: {reason}")]
     Encode {
@@ -71,8 +82,28 @@ impl ContentError {
             ContentError::BrokenAudio { .. } => "broken_audio",
             ContentError::TooManyPackets { .. } => "too_many_packets",
             ContentError::Tags { .. } => "tags",
+            ContentError::LibraryFailure { .. } => "library_failure",
             ContentError::Encode { .. } => "encode",
             ContentError::InvalidField { .. } => "invalid_field",
+        }
+    }
+}
+
+/// Runs `f`, turning a panic inside it into [`ContentError::LibraryFailure`].
+///
+/// Only code that hands hostile bytes to a third-party decoder runs under this guard; the state
+/// it touches is local to the call and dropped on a panic, so nothing half-updated is observed
+/// afterwards. (The panic hook still runs, so the panic is logged.)
+pub(crate) fn contain_panics<T>(library: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let detail = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic without a message".to_owned());
+            Err(ContentError::LibraryFailure { library, detail })
         }
     }
 }

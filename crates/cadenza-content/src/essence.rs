@@ -21,7 +21,7 @@ use symphonia::core::formats::{FormatOptions, TrackType};
 use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 
-use crate::error::{ContentError, Result};
+use crate::error::{ContentError, Result, contain_panics};
 
 /// The version of the essence algorithm this crate computes.
 pub const ESSENCE_VERSION: u8 = 1;
@@ -191,7 +191,15 @@ pub fn essence_id(bytes: &[u8]) -> Result<EssenceId> {
 ///
 /// Every packet of the first audio track is read, so a file damaged anywhere in its audio is
 /// refused ([`ContentError::BrokenAudio`]) rather than given an id of its readable part.
+///
+/// A panic inside the demuxer (a bug of symphonia's on hostile input, such as an overflow on a
+/// WAV `fmt ` chunk with 65,533 channels) is contained and reported as
+/// [`ContentError::LibraryFailure`].
 pub fn analyse(bytes: &[u8]) -> Result<Analysis> {
+    contain_panics("symphonia", || analyse_unguarded(bytes))
+}
+
+fn analyse_unguarded(bytes: &[u8]) -> Result<Analysis> {
     let source = Cursor::new(bytes);
     let stream = MediaSourceStream::new(Box::new(source), MediaSourceStreamOptions::default());
     let mut reader = symphonia::default::get_probe()

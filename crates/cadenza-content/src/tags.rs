@@ -27,7 +27,7 @@ use lofty::probe::Probe as TagProbe;
 use lofty::tag::TagExt;
 
 use crate::claim::SignedClaim;
-use crate::error::{ContentError, Result};
+use crate::error::{ContentError, Result, contain_panics};
 
 /// The ID3v2 `TXXX` description and the Vorbis comment key of the signed claim.
 pub const CLAIM_FIELD: &str = "CADENZA_LICENCE";
@@ -147,6 +147,10 @@ fn check_field(field: &'static str, value: &Option<String>) -> Result<()> {
 /// (the caller signs it over [`crate::essence_id`] of these bytes; [`crate::verify_file`] checks
 /// the result). Fields that are `None` are removed, so the tags say exactly what the claim says.
 pub fn embed_licence(bytes: &[u8], fields: &LicenceFields, claim: &SignedClaim) -> Result<Vec<u8>> {
+    contain_panics("lofty", || embed_unguarded(bytes, fields, claim))
+}
+
+fn embed_unguarded(bytes: &[u8], fields: &LicenceFields, claim: &SignedClaim) -> Result<Vec<u8>> {
     check_field("copyright", &fields.copyright)?;
     check_field("isrc", &fields.isrc)?;
     check_field("publisher", &fields.publisher)?;
@@ -225,6 +229,10 @@ fn set_vorbis(tag: &mut VorbisComments, f: &LicenceFields) {
 
 /// Reads the licence fields and the claim (unverified) from a file's tags.
 pub fn read_licence_tags(bytes: &[u8]) -> Result<LicenceFields> {
+    contain_panics("lofty", || read_unguarded(bytes))
+}
+
+fn read_unguarded(bytes: &[u8]) -> Result<LicenceFields> {
     let owned = |s: Option<&str>| s.map(str::to_owned);
     match tag_format(bytes)? {
         TagFormat::Id3v2(file_type) => {

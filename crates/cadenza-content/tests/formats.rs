@@ -366,3 +366,70 @@ fn untagged_audio_has_no_claim_and_non_audio_is_refused() {
     assert!(err.to_string().contains("not an audio file"), "{err}");
     assert!(matches!(verify_file(&text), Verdict::UnreadableAudio(_)));
 }
+
+/// The claim as another JOSE implementation sees it: Python's `cryptography` (OpenSSL's Ed25519)
+/// verifies the signature over the signing input with the key decoded from the `kid` did:key,
+/// and the header and payload parse as JSON with the expected fields.
+#[test]
+fn an_independent_ed25519_implementation_verifies_the_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, claim) = tagged(Format::Flac, dir.path());
+    let script = r#"
+import base64, json, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+def b64url(s):
+    assert "=" not in s
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+def base58btc(s):
+    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    n = 0
+    for c in s:
+        n = n * 58 + alphabet.index(c)
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return b"\x00" * (len(s) - len(s.lstrip("1"))) + raw
+
+compact = sys.argv[1]
+h, p, s = compact.split(".")
+header, payload = json.loads(b64url(h)), json.loads(b64url(p))
+assert header == {"alg": "EdDSA", "typ": "JWT", "kid": payload["iss"]}, header
+assert header["kid"].startswith("did:key:z")
+key = base58btc(header["kid"][len("did:key:z"):])
+assert key[:2] == b"\xed\x01" and len(key) == 34
+Ed25519PublicKey.from_public_bytes(key[2:]).verify(b64url(s), (h + "." + p).encode())
+print(payload["essence"]["v"], payload["essence"]["id"], payload["isrc"],
+      payload["licence"]["price"]["amount"], ",".join(payload["licence"]["uses"]))
+"#;
+    let python = tool("python3");
+    let has_cryptography = Command::new(&python)
+        .args(["-c", "import cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        has_cryptography,
+        "python3 cannot import cryptography: run scripts/install-test-tools"
+    );
+    let out = run(Command::new(&python).arg("-c").arg(script).arg(&claim));
+    let signed = cadenza_content::SignedClaim::verify(&claim).unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!(
+            "1 {} {ISRC} 1000 stream,download",
+            signed.claim().essence_id.hash
+        )
+    );
+
+    // And it refuses what we refuse: a signature over another payload.
+    let mut parts: Vec<&str> = claim.split('.').collect();
+    let other = URL_SAFE_NO_PAD.encode(b"{}");
+    parts[1] = &other;
+    let status = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(parts.join("."))
+        .output()
+        .unwrap()
+        .status;
+    assert!(!status.success());
+}

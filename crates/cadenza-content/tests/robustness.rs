@@ -172,3 +172,24 @@ proptest! {
         let _ = decode(&text);
     }
 }
+
+/// Found by the `analyse_audio` fuzz target: a WAV `fmt ` chunk declaring 65,533 channels makes
+/// symphonia-format-riff 0.6.1 overflow a `u16` multiplication (`wave/chunks.rs`, block align),
+/// which panics in builds with overflow checks. The file must be refused, not crash the caller.
+#[test]
+fn regression_wav_fmt_with_65533_channels_is_refused_not_a_panic() {
+    let bytes = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        "//tSSUZGJEAAAFdBVkVmbXQgEAAAAAEA/f///wAAELECAAQAEABkYXRhAEAAAAAAAAD+//7/9P/y/+T/4P/G/8D/\
+         qv+g/4r/fP9a/0j/MP8cSUQzBAAAAAAAI1RT/wT/7v7I/q7+lv56/mT+Rv4i/gL+7v3Q/br9nv12/V79Rv0w/Rb9\
+         CP3Y/NL8rvy0/Ij8nPxU/Hj8OPxu/CL8bPwA/GL89vty/PL7jvzo+6bIAAAAAAAAABj9LPxk/Uj8tP/7SUQzBAAA\
+         /Xz8Hv66/AAAUw4ARVQAUw8ADgAAA5T+9Ew=",
+    )
+    .unwrap();
+    let err = analyse(&bytes).unwrap_err();
+    assert!(
+        matches!(err.code(), "library_failure" | "not_audio" | "broken_audio"),
+        "{err}"
+    );
+    assert!(!verify_file(&bytes).is_valid());
+}
