@@ -13,7 +13,7 @@ use cadenza_types::{AccountId, ChainId, Hash, Licence, TrackId};
 use crate::claim::{ClaimError, LicenceClaim, SignedClaim};
 use crate::error::ContentError;
 use crate::essence::{Analysis, ESSENCE_VERSION, EssenceId, analyse};
-use crate::tags::read_licence_tags;
+use crate::tags::{LicenceFields, read_licence_tags};
 
 /// The outcome of checking a file offline. Only [`Verdict::Valid`] means the file carries a
 /// licence its issuer signed for exactly this audio.
@@ -25,6 +25,9 @@ pub enum Verdict {
         claim: Box<LicenceClaim>,
         /// The file's probe, essence id and blob id.
         analysis: Analysis,
+        /// Unsigned standard fields that contradict the signed claim (`isrc`, `licence_url`),
+        /// which a player should not show as the licence. Empty when they agree or are absent.
+        unsigned_fields_disagree: Vec<&'static str>,
     },
     /// The file's tags carry no Cadenza licence claim.
     NoClaim,
@@ -72,7 +75,7 @@ pub fn verify_file(bytes: &[u8]) -> Verdict {
         Ok(f) => f,
         Err(e) => return Verdict::UnreadableAudio(e),
     };
-    let Some(compact) = fields.claim else {
+    let Some(compact) = fields.claim.clone() else {
         return Verdict::NoClaim;
     };
     let signed = match SignedClaim::verify(compact.trim()) {
@@ -94,10 +97,29 @@ pub fn verify_file(bytes: &[u8]) -> Verdict {
             actual: analysis.essence_id,
         };
     }
+    let unsigned_fields_disagree = unsigned_fields_disagree(&fields, &claim);
     Verdict::Valid {
         claim: Box::new(claim),
         analysis,
+        unsigned_fields_disagree,
     }
+}
+
+/// The unsigned standard fields that say something else than the claim: the ISRC tag, and the
+/// licence URL tag. A missing field is not a disagreement.
+pub fn unsigned_fields_disagree(fields: &LicenceFields, claim: &LicenceClaim) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if let Some(isrc) = &fields.isrc
+        && claim.isrc.as_deref() != Some(isrc.trim())
+    {
+        out.push("isrc");
+    }
+    if let Some(url) = &fields.licence_url
+        && url.trim() != claim.licence.url
+    {
+        out.push("licence_url");
+    }
+    out
 }
 
 /// What the ledger records for a track, as far as a claim is concerned. The caller reads it
