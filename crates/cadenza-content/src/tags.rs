@@ -145,7 +145,10 @@ fn check_field(field: &'static str, value: &Option<String>) -> Result<()> {
 ///
 /// `fields.claim` is ignored: the claim written is `claim`, which must be for this file's audio
 /// (the caller signs it over [`crate::essence_id`] of these bytes; [`crate::verify_file`] checks
-/// the result). Fields that are `None` are removed, so the tags say exactly what the claim says.
+/// the result). The ISRC and licence URL fields come from the claim when they are `None`, and
+/// must equal the claim's when given ([`ContentError::InvalidField`] otherwise), so the unsigned
+/// fields never contradict the signed ones. Copyright and publisher are written as given; a
+/// field that ends up `None` is removed.
 pub fn embed_licence(bytes: &[u8], fields: &LicenceFields, claim: &SignedClaim) -> Result<Vec<u8>> {
     contain_panics("lofty", || embed_unguarded(bytes, fields, claim))
 }
@@ -155,7 +158,24 @@ fn embed_unguarded(bytes: &[u8], fields: &LicenceFields, claim: &SignedClaim) ->
     check_field("isrc", &fields.isrc)?;
     check_field("publisher", &fields.publisher)?;
     check_field("licence_url", &fields.licence_url)?;
+    let signed = claim.claim();
+    if fields.isrc.is_some() && fields.isrc != signed.isrc {
+        return Err(ContentError::InvalidField {
+            field: "isrc",
+            reason: "differs from the ISRC in the signed claim",
+        });
+    }
+    if let Some(url) = &fields.licence_url
+        && url != &signed.licence.url
+    {
+        return Err(ContentError::InvalidField {
+            field: "licence_url",
+            reason: "differs from the licence URL in the signed claim",
+        });
+    }
     let fields = LicenceFields {
+        isrc: signed.isrc.clone(),
+        licence_url: Some(signed.licence.url.clone()).filter(|u| !u.is_empty()),
         claim: Some(claim.as_str().to_owned()),
         ..fields.clone()
     };

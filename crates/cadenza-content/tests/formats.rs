@@ -466,3 +466,43 @@ print(payload["essence"]["v"], payload["essence"]["id"], payload["isrc"],
         .status;
     assert!(!status.success());
 }
+
+#[test]
+fn unsigned_fields_come_from_the_claim_and_may_not_contradict_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = fixture(Format::Flac, dir.path());
+    let key = artist_key();
+    let claim = LicenceClaim::new(
+        key.account(),
+        analyse(&raw).unwrap().essence_id,
+        licence(),
+        Some(ISRC.into()),
+        ChainId::new("cadenza-devnet").unwrap(),
+    )
+    .sign(&key)
+    .unwrap();
+    let only_copyright = LicenceFields {
+        copyright: Some(COPYRIGHT.into()),
+        ..Default::default()
+    };
+    let tagged = embed_licence(&raw, &only_copyright, &claim).unwrap();
+    let read = read_licence_tags(&tagged).unwrap();
+    assert_eq!(read.isrc.as_deref(), Some(ISRC));
+    assert_eq!(read.licence_url.as_deref(), Some(LICENCE_URL));
+    assert_eq!(read.publisher, None);
+
+    let other_isrc = LicenceFields {
+        isrc: Some("USXXX2600099".into()),
+        ..fields()
+    };
+    let err = embed_licence(&raw, &other_isrc, &claim).unwrap_err();
+    assert_eq!(err.code(), "invalid_field", "{err}");
+    let other_url = LicenceFields {
+        licence_url: Some("https://example.org/other".into()),
+        ..fields()
+    };
+    assert_eq!(
+        embed_licence(&raw, &other_url, &claim).unwrap_err().code(),
+        "invalid_field"
+    );
+}
