@@ -94,6 +94,16 @@ impl LicenceClaim {
         }
     }
 
+    /// The JWS signing input, `BASE64URL(header) "." BASE64URL(payload)`: what the issuer's key
+    /// signs, for signers outside this crate (a browser's WebCrypto, a hardware key).
+    pub fn signing_input(&self) -> String {
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header_json(&self.issuer)),
+            URL_SAFE_NO_PAD.encode(payload_json(self))
+        )
+    }
+
     /// Signs the claim with the issuer's key.
     pub fn sign(&self, key: &SecretKey) -> Result<SignedClaim, ClaimError> {
         if key.account() != self.issuer {
@@ -113,18 +123,6 @@ impl LicenceClaim {
             claim: self.clone(),
             compact,
         })
-    }
-}
-
-impl LicenceClaim {
-    /// The JWS signing input, `BASE64URL(header) "." BASE64URL(payload)`: what the issuer's key
-    /// signs, for signers outside this crate (a browser's WebCrypto, a hardware key).
-    pub fn signing_input(&self) -> String {
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header_json(&self.issuer)),
-            URL_SAFE_NO_PAD.encode(payload_json(self))
-        )
     }
 }
 
