@@ -506,3 +506,42 @@ fn unsigned_fields_come_from_the_claim_and_may_not_contradict_it() {
         "invalid_field"
     );
 }
+
+#[test]
+fn each_failed_check_has_its_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = fixture(Format::Mp3, dir.path());
+    let key = artist_key();
+    let essence_id = analyse(&raw).unwrap().essence_id;
+
+    // A claim for an essence algorithm this build does not know.
+    let future = cadenza_content::EssenceId {
+        version: 2,
+        ..essence_id
+    };
+    let claim = LicenceClaim::new(
+        key.account(),
+        future,
+        licence(),
+        None,
+        ChainId::new("cadenza-devnet").unwrap(),
+    );
+    let tagged =
+        embed_licence(&raw, &LicenceFields::default(), &claim.sign(&key).unwrap()).unwrap();
+    assert_eq!(verify_file(&tagged), Verdict::UnsupportedEssenceVersion(2));
+
+    // A claim field that is not a claim, written by another tool.
+    let path = write(dir.path(), "garbage", Format::Mp3, &tagged);
+    mutagen(
+        "import sys, mutagen\n\
+         from mutagen.id3 import TXXX\n\
+         f = mutagen.File(sys.argv[1])\n\
+         f.tags.delall('TXXX:CADENZA_LICENCE')\n\
+         f.tags.add(TXXX(encoding=3, desc='CADENZA_LICENCE', text=['not.a.claim']))\n\
+         f.save()",
+        &path,
+        &[],
+    );
+    let verdict = verify_file(&std::fs::read(&path).unwrap());
+    assert_eq!(verdict.code(), "malformed_claim", "{verdict:?}");
+}
