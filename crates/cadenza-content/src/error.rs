@@ -56,6 +56,20 @@ pub enum ContentError {
         /// Its panic message.
         detail: String,
     },
+    /// The claim could not be signed.
+    #[error("the licence claim could not be signed: {0}")]
+    Claim(#[from] crate::claim::ClaimError),
+    /// Writing the tags changed the audio packets: a bug in the tag writer for this file, which
+    /// would leave the claim naming other audio. Nothing is written.
+    #[error(
+        "writing the tags changed the audio (essence {before} became {after}); the file was not tagged"
+    )]
+    EssenceChanged {
+        /// The essence id before tagging.
+        before: crate::EssenceId,
+        /// The essence id after tagging.
+        after: crate::EssenceId,
+    },
     /// Demo audio could not be encoded.
     #[error("encoding demo audio failed: {reason}")]
     Encode {
@@ -83,6 +97,8 @@ impl ContentError {
             ContentError::TooManyPackets { .. } => "too_many_packets",
             ContentError::Tags { .. } => "tags",
             ContentError::LibraryFailure { .. } => "library_failure",
+            ContentError::Claim(e) => e.code(),
+            ContentError::EssenceChanged { .. } => "essence_changed",
             ContentError::Encode { .. } => "encode",
             ContentError::InvalidField { .. } => "invalid_field",
         }

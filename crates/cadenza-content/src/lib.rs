@@ -7,7 +7,8 @@
 //! - [`claim`] is the signed licence claim: a compact JWS (EdDSA, issuer `did:key`) carrying the
 //!   essence id, the licence terms, the ISRC and the ledger reference.
 //! - [`tags`] writes the standard licence fields and the claim into the file's own tags (ID3v2 for
-//!   MP3 and WAV, Vorbis comments for FLAC and Ogg) and reads them back.
+//!   MP3 and WAV, Vorbis comments for FLAC and Ogg) and reads them back; [`sign_and_embed`] does
+//!   an upload's whole path (analyse, sign, embed, check the essence id is unchanged).
 //! - [`verify`] checks a file offline, from its bytes alone, and a claim against what the ledger
 //!   records for the track.
 //! - [`demo`] synthesises deterministic demo recordings and encodes them as WAV and FLAC.
@@ -30,5 +31,5 @@ pub use essence::{
     Analysis, Codec, Container, ESSENCE_VERSION, EssenceId, Probe, analyse, blob_id, essence_id,
     probe,
 };
-pub use tags::{LicenceFields, embed_licence, read_licence_tags};
+pub use tags::{LicenceFields, Licensed, embed_licence, read_licence_tags, sign_and_embed};
 pub use verify::{LedgerTrack, LedgerVerdict, Verdict, verify_against_track, verify_file};

@@ -26,8 +26,11 @@ use lofty::ogg::{OpusFile, VorbisFile};
 use lofty::probe::Probe as TagProbe;
 use lofty::tag::TagExt;
 
-use crate::claim::SignedClaim;
+use cadenza_types::{ChainId, Licence, SecretKey};
+
+use crate::claim::{LicenceClaim, SignedClaim};
 use crate::error::{ContentError, Result, contain_panics};
+use crate::essence::{Analysis, analyse};
 
 /// The ID3v2 `TXXX` description and the Vorbis comment key of the signed claim.
 pub const CLAIM_FIELD: &str = "CADENZA_LICENCE";
@@ -196,6 +199,53 @@ fn embed_unguarded(bytes: &[u8], fields: &LicenceFields, claim: &SignedClaim) ->
         }
     }
     Ok(out.into_inner())
+}
+
+/// A file tagged with its signed licence, and what was checked on the way.
+#[derive(Clone, Debug)]
+pub struct Licensed {
+    /// The tagged file.
+    pub bytes: Vec<u8>,
+    /// The tagged file's analysis (same essence id as the input; the blob id of the output).
+    pub analysis: Analysis,
+    /// The claim embedded.
+    pub claim: SignedClaim,
+}
+
+/// Everything an artist's upload needs, in one call: analyse the file, sign a claim over its
+/// essence id with the artist's key, embed it with the standard fields, and check that the
+/// tagged file has the same essence id (so the claim names exactly its audio).
+///
+/// The ISRC comes from `fields.isrc`; the licence URL tag from `licence.url`.
+pub fn sign_and_embed(
+    bytes: &[u8],
+    fields: &LicenceFields,
+    key: &SecretKey,
+    licence: Licence,
+    chain_id: ChainId,
+) -> Result<Licensed> {
+    let before = analyse(bytes)?;
+    let claim = LicenceClaim::new(
+        key.account(),
+        before.essence_id,
+        licence,
+        fields.isrc.clone(),
+        chain_id,
+    )
+    .sign(key)?;
+    let tagged = embed_licence(bytes, fields, &claim)?;
+    let after = analyse(&tagged)?;
+    if after.essence_id != before.essence_id {
+        return Err(ContentError::EssenceChanged {
+            before: before.essence_id,
+            after: after.essence_id,
+        });
+    }
+    Ok(Licensed {
+        bytes: tagged,
+        analysis: after,
+        claim,
+    })
 }
 
 fn frame_id(id: &'static str) -> FrameId<'static> {

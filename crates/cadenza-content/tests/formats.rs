@@ -10,8 +10,8 @@ use std::process::Command;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cadenza_content::{
-    Codec, Container, LicenceClaim, LicenceFields, Verdict, analyse, embed_licence,
-    read_licence_tags, verify_file,
+    Codec, Container, LicenceClaim, LicenceFields, Verdict, analyse, blob_id, embed_licence,
+    read_licence_tags, sign_and_embed, verify_file,
 };
 use cadenza_types::{
     Amount, AssetId, ChainId, Licence, Price, SecretKey, Territory, TrackId, Uses,
@@ -55,18 +55,21 @@ fn fields() -> LicenceFields {
 /// A file of `format`, tagged with a claim the artist signed over its essence id.
 fn tagged(format: Format, dir: &Path) -> (Vec<u8>, String) {
     let raw = fixture(format, dir);
-    let analysis = analyse(&raw).unwrap_or_else(|e| panic!("{format:?}: {e}"));
-    let key = artist_key();
-    let claim = LicenceClaim::new(
-        key.account(),
-        analysis.essence_id,
+    let licensed = sign_and_embed(
+        &raw,
+        &fields(),
+        &artist_key(),
         licence(),
-        Some(ISRC.into()),
         ChainId::new("cadenza-devnet").unwrap(),
+    )
+    .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+    assert_eq!(
+        licensed.analysis.essence_id,
+        analyse(&raw).unwrap().essence_id
     );
-    let signed = claim.sign(&key).unwrap();
-    let bytes = embed_licence(&raw, &fields(), &signed).unwrap();
-    (bytes, signed.as_str().to_owned())
+    assert_eq!(licensed.analysis.blob_id, blob_id(&licensed.bytes));
+    assert_ne!(licensed.analysis.blob_id, blob_id(&raw));
+    (licensed.bytes, licensed.claim.as_str().to_owned())
 }
 
 fn write(dir: &Path, name: &str, format: Format, bytes: &[u8]) -> PathBuf {
