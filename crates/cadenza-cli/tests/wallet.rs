@@ -260,6 +260,24 @@ fn faucet_balance_transfer_status_and_refusals() {
     assert_eq!(api_balance(&url, &bob, "CUSD").0, 1_500_000);
     assert_eq!(api_balance(&url, &alice, "CDZ").1, 4);
 
+    // `--fee` offers more than the minimum, and that is what is paid.
+    let sent = json(&success(run(&[
+        "transfer",
+        "--key",
+        "alice",
+        &bob,
+        "0.25CUSD",
+        "--fee",
+        "0.000002CDZ",
+        "--json",
+    ])));
+    assert_eq!(sent["fee_paid"]["amount"], "2000", "{sent}");
+    assert_eq!(
+        api_balance(&url, &alice, "CDZ"),
+        (100_000_000_000 - 2_000_000_000 - 3 * 1_000 - 2_000, 5)
+    );
+    assert_eq!(api_balance(&url, &alice, "CUSD").0, 48_250_000);
+
     let out = run(&["tx", "status", &"ab".repeat(32), "--json"]);
     refused(&out, 8, "unknown_tx");
     let out = run(&["tx", "status", "abc", "--json"]);
@@ -309,8 +327,8 @@ fn faucet_balance_transfer_status_and_refusals() {
     // Too little: the missing amount is named; in CDZ it includes the fee.
     let out = transfer("60CUSD", &[]);
     let message = refused(&out, 7, "insufficient_funds");
-    assert!(message.contains("11.5 CUSD missing"), "{message}");
-    assert_eq!(json(&out)["error"]["missing"][0]["amount"], "11500000");
+    assert!(message.contains("11.75 CUSD missing"), "{message}");
+    assert_eq!(json(&out)["error"]["missing"][0]["amount"], "11750000");
     let all_cdz = format!(
         "{}.{:09}CDZ",
         alice_cdz / 1_000_000_000,
