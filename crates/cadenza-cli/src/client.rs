@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use cadenza_ledger::params::{FaucetParams, Params};
+use cadenza_types::tx::SYMBOL_MAX_LEN;
 use cadenza_types::{AccountId, Amount, AssetId, Encode as _, Hash, SignedTransaction};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -16,8 +17,10 @@ use serde_json::{Value, json};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(45);
 /// The longest poll asked of the node at once.
 pub const POLL_WAIT_MS: u64 = 10_000;
-/// The most pages of assets read when resolving a symbol (200 assets a page).
+/// The most pages of assets read when resolving a symbol.
 const ASSET_PAGES_MAX: usize = 1_000;
+/// The most items a list page holds (the API's `MAX_PAGE`).
+const PAGE_ITEMS_MAX: usize = 200;
 /// The largest answer read from a node.
 const ANSWER_BYTES_MAX: u64 = 8 << 20;
 
@@ -305,13 +308,32 @@ impl NodeClient {
         let mut after: Option<String> = None;
         for _ in 0..ASSET_PAGES_MAX {
             let path = match &after {
-                None => "/v1/assets?limit=200".to_owned(),
-                Some(last) => format!("/v1/assets?limit=200&after={last}"),
+                None => format!("/v1/assets?limit={PAGE_ITEMS_MAX}"),
+                Some(last) => format!("/v1/assets?limit={PAGE_ITEMS_MAX}&after={last}"),
             };
             let page: AssetPage = self.get(&path, "the asset list")?;
+            // Bounded before keeping: a hostile node cannot grow the list beyond the pages'
+            // count times the page's size of short items.
+            if page.items.len() > PAGE_ITEMS_MAX {
+                return Err(self.bad_answer("the asset list", "a page is too long"));
+            }
+            if let Some(bad) = page
+                .items
+                .iter()
+                .find(|a| a.id.len() != 64 || a.symbol.len() > SYMBOL_MAX_LEN)
+            {
+                let shown: String = bad.symbol.chars().take(16).collect();
+                return Err(self.bad_answer(
+                    "the asset list",
+                    format!("an asset with a malformed id or symbol (`{shown}`)"),
+                ));
+            }
             all.extend(page.items);
             match page.next {
                 // A node that repeats a cursor would make this loop forever.
+                Some(next) if Hash::from_hex(&next).is_none() => {
+                    return Err(self.bad_answer("the asset list", "a page cursor is not an id"));
+                }
                 Some(next) if after.as_deref() != Some(next.as_str()) => after = Some(next),
                 Some(_) => return Err(self.bad_answer("the asset list", "a page repeats")),
                 None => return Ok(all),

@@ -396,3 +396,109 @@ fn faucet_balance_transfer_status_and_refusals() {
     assert_eq!((cdz, nonce), (before.0.0, before.0.1 + 1));
     assert!(node.terminate(), "the devnet stops cleanly");
 }
+
+/// An issued asset is found by its symbol even when it sits past the first page of
+/// `/v1/assets`, and its own decimals govern the amount.
+#[test]
+fn transfer_resolves_an_issued_asset_past_the_first_page() {
+    use cadenza_types::{Action, Amount, AssetId};
+    let home = tempfile::tempdir().unwrap();
+    let home_path = home.path();
+    let data = home_path.join("data");
+    let node = start(
+        home_path,
+        &[
+            "devnet",
+            "--data",
+            data.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let url = node.url.clone();
+    let env = [("CADENZA_NODE", url.as_str())];
+    let run = |args: &[&str]| cadenza(home_path, &env, args);
+    success(run(&["keys", "new", "carol"]));
+    let dave = json(&success(run(&["keys", "new", "dave", "--json"])))["account"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    success(run(&["faucet", "--key", "carol"]));
+
+    // Carol issues more assets than one page holds (200), signing with the same key.
+    let seed = json(&success(run(&["keys", "export", "carol", "--json"])))["seed"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let seed: [u8; 32] = hex::decode(seed).unwrap().try_into().unwrap();
+    let mut carol = cadenza_ledger::testkit::Wallet::new(seed, devnet_chain(), Amount::new(1_000));
+    carol.nonce = 1;
+    let mut last = None;
+    for i in 0..210 {
+        let stx = carol.sign(Action::CreateAsset {
+            symbol: format!("T{i}"),
+            decimals: 2,
+        });
+        let (code, body) = submit(&url, &stx);
+        assert_eq!(code, 202, "{body}");
+        last = Some(stx.hash());
+    }
+    assert_eq!(wait_committed(&url, &last.unwrap())["ok"], true);
+    let (_, first_page) = get(&format!("{url}/v1/assets?limit=200"));
+    assert!(first_page["next"].is_string(), "{first_page}");
+    let on_first_page: Vec<&str> = first_page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    let (symbol, asset) = (0..210)
+        .map(|i| {
+            let symbol = format!("T{i}");
+            let asset = AssetId::issued(&carol.account(), &symbol);
+            (symbol, asset)
+        })
+        .find(|(_, asset)| !on_first_page.contains(&asset.to_string().as_str()))
+        .expect("an asset past the first page");
+    let mint = carol.sign(Action::Mint {
+        asset,
+        to: carol.account(),
+        amount: Amount::new(1_000),
+    });
+    submit(&url, &mint);
+    assert_eq!(wait_committed(&url, &mint.hash())["ok"], true);
+
+    // Two decimals: 2.555 is refused, 2.55 is sent.
+    let out = run(&[
+        "transfer",
+        "--key",
+        "carol",
+        "--json",
+        &dave,
+        &format!("2.555{symbol}"),
+    ]);
+    let message = refused(&out, 6, "bad_amount");
+    assert!(
+        message.contains(&format!("{symbol} has 2 decimal places")),
+        "{message}"
+    );
+    let sent = json(&success(run(&[
+        "transfer",
+        "--key",
+        "carol",
+        "--json",
+        &dave,
+        "2.55",
+        &symbol.to_lowercase(),
+    ])));
+    assert_eq!(
+        sent["amount"]["asset"],
+        asset.to_string().as_str(),
+        "{sent}"
+    );
+    assert_eq!(api_balance(&url, &dave, &symbol).0, 255);
+    let text = stdout(&success(run(&["balance", &dave])));
+    assert!(text.contains(&format!("\n  2.55 {symbol}")), "{text}");
+    assert!(node.terminate(), "the devnet stops cleanly");
+}
