@@ -101,6 +101,10 @@ enum Command {
         /// The fee in whole units of the native asset [default: the chain's minimum].
         #[arg(long, value_name = "AMOUNT")]
         fee: Option<String>,
+        /// The nonce [default: the account's next, from its committed state]. To send several
+        /// transactions before the first commits, give each the next number (with --no-wait).
+        #[arg(long, value_name = "N")]
+        nonce: Option<u64>,
         /// Return once the node has accepted it, without waiting for the commit.
         #[arg(long)]
         no_wait: bool,
@@ -411,6 +415,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             symbol,
             asset,
             fee,
+            nonce,
             no_wait,
         } => wallet_cmd::transfer(
             &wallet(&cli)?,
@@ -420,6 +425,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 symbol: symbol.as_deref(),
                 asset: asset.as_deref(),
                 fee: fee.as_deref(),
+                nonce: *nonce,
                 no_wait: *no_wait,
             },
         ),

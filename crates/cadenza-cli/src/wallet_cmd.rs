@@ -548,6 +548,8 @@ pub struct TransferArgs<'a> {
     pub asset: Option<&'a str>,
     /// `--fee`: in whole units of the native asset.
     pub fee: Option<&'a str>,
+    /// `--nonce`: instead of the account's next committed one.
+    pub nonce: Option<u64>,
     /// `--no-wait`.
     pub no_wait: bool,
 }
@@ -712,7 +714,7 @@ pub fn transfer(w: &Wallet, args: &TransferArgs<'_>) -> Result<(), CliError> {
     let tx = Transaction {
         chain_id,
         signer: from,
-        nonce,
+        nonce: args.nonce.unwrap_or(nonce),
         fee,
         action,
     };

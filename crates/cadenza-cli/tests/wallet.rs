@@ -2,7 +2,8 @@
 //! process: keys are created, the faucet pays, balances show in whole units (and base units with
 //! `--raw` or `--json`), a transfer moves exactly the amount and the fee, `tx status` reports the
 //! commit, and every refusal (too precise, negative, malformed did:key, unknown asset, too little
-//! balance, node down, no key) exits with its status and code having sent nothing.
+//! balance, node down, no key) exits with its status and code having sent nothing. Issued assets
+//! are resolved through every page of `/v1/assets`; `--nonce` lets transactions queue ahead.
 
 mod common;
 
@@ -398,9 +399,9 @@ fn faucet_balance_transfer_status_and_refusals() {
 }
 
 /// An issued asset is found by its symbol even when it sits past the first page of
-/// `/v1/assets`, and its own decimals govern the amount.
+/// `/v1/assets`, its own decimals govern the amount, and `--nonce` sends ahead of the commit.
 #[test]
-fn transfer_resolves_an_issued_asset_past_the_first_page() {
+fn issued_asset_past_the_first_page_and_nonces_sent_ahead() {
     use cadenza_types::{Action, Amount, AssetId};
     let home = tempfile::tempdir().unwrap();
     let home_path = home.path();
@@ -500,5 +501,36 @@ fn transfer_resolves_an_issued_asset_past_the_first_page() {
     assert_eq!(api_balance(&url, &dave, &symbol).0, 255);
     let text = stdout(&success(run(&["balance", &dave])));
     assert!(text.contains(&format!("\n  2.55 {symbol}")), "{text}");
+
+    // Transfers sent ahead with --nonce wait in the mempool for the gap to fill: the one with
+    // the next nonce but one cannot commit, so a different transaction with its nonce is a
+    // refused replacement; the default nonce then fills the gap and both commit.
+    let (_, nonce) = api_balance(&url, &carol.account().to_did(), &symbol);
+    let send = |amount: &str, nonce: Option<u64>| {
+        let mut args = vec![
+            "transfer".to_owned(),
+            "--key".into(),
+            "carol".into(),
+            "--json".into(),
+            "--no-wait".into(),
+            dave.clone(),
+            format!("{amount}{symbol}"),
+        ];
+        if let Some(n) = nonce {
+            args.extend(["--nonce".into(), n.to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args)
+    };
+    let second = json(&success(send("0.02", Some(nonce + 1))));
+    assert_eq!(second["status"], "pending", "{second}");
+    let clash = send("0.03", Some(nonce + 1));
+    refused(&clash, 8, "replacement_underpriced");
+    let first = json(&success(send("0.01", None)));
+    for doc in [&first, &second] {
+        let hash = cadenza_types::Hash::from_hex(doc["hash"].as_str().unwrap()).unwrap();
+        assert_eq!(wait_committed(&url, &hash)["ok"], true, "{doc}");
+    }
+    assert_eq!(api_balance(&url, &dave, &symbol).0, 258);
     assert!(node.terminate(), "the devnet stops cleanly");
 }
