@@ -4,8 +4,11 @@
 //! or one JSON document with `--json`); the work is done by the library crates. Errors carry a
 //! stable code, a message that says what to do, and an exit status (see [`CliError`]).
 
+mod client;
+mod config;
 mod keystore;
 mod node_cmd;
+mod wallet_cmd;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -28,6 +31,12 @@ struct Cli {
     /// Print one JSON document for scripts instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// The node to talk to [default: "node" in the home folder's config.json, else http://127.0.0.1:7700].
+    #[arg(long, global = true, env = "CADENZA_NODE", value_name = "URL")]
+    node: Option<String>,
+    /// The key that signs [default: "key" in the home folder's config.json].
+    #[arg(long, global = true, env = "CADENZA_KEY", value_name = "NAME")]
+    key: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,6 +69,49 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Show the chain the node follows: chain id, height, state root, validators, fees.
+    Status,
+    /// Show an account's balances in whole units of each asset (default: the chosen key's).
+    Balance {
+        /// A did:key or the name of a key (default: --key).
+        account: Option<String>,
+        /// Show base units instead of whole units.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Ask a development chain's faucet for its drip (free of fees), signed by --key.
+    Faucet {
+        /// Return once the node has accepted it, without waiting for the commit.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Send an amount of an asset to an account, signed by --key: `transfer did:key:z6Mk... 1.25CUSD`.
+    Transfer {
+        /// The recipient's did:key.
+        to: String,
+        /// The amount in whole units, with its asset's symbol: `1.25CUSD`, `"1.25 CUSD"` or
+        /// `1.25 --asset CUSD`.
+        #[arg(allow_hyphen_values = true)]
+        amount: String,
+        /// The asset's symbol, when given as a separate word (`1.25 CUSD`).
+        symbol: Option<String>,
+        /// The asset: a symbol or an asset id (64 hex digits).
+        #[arg(long, value_name = "SYMBOL|ID")]
+        asset: Option<String>,
+        /// The fee in whole units of the native asset [default: the chain's minimum].
+        #[arg(long, value_name = "AMOUNT")]
+        fee: Option<String>,
+        /// The nonce [default: the account's next, from its committed state]. To send several
+        /// transactions before the first commits, give each the next number (with --no-wait).
+        #[arg(long, value_name = "N")]
+        nonce: Option<u64>,
+        /// Return once the node has accepted it, without waiting for the commit.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Transactions.
+    #[command(subcommand)]
+    Tx(TxCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -91,6 +143,18 @@ enum KeysCommand {
     Show {
         /// The key's name.
         name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TxCommand {
+    /// Whether a transaction is pending or committed, at which height, with what result.
+    Status {
+        /// The transaction hash (64 hex digits).
+        hash: String,
+        /// Wait up to this long for it to commit.
+        #[arg(long, default_value_t = 0, value_name = "MS")]
+        wait_ms: u64,
     },
 }
 
@@ -146,11 +210,19 @@ enum CliError {
     Genesis(#[from] cadenza_node::genesis_file::GenesisFileError),
     #[error(transparent)]
     Node(#[from] node_cmd::NodeCmdError),
+    #[error(transparent)]
+    Wallet(#[from] wallet_cmd::WalletError),
+}
+
+impl From<client::ClientError> for CliError {
+    fn from(e: client::ClientError) -> Self {
+        CliError::Wallet(e.into())
+    }
 }
 
 impl CliError {
     /// A stable code for scripts.
-    fn code(&self) -> &'static str {
+    fn code(&self) -> &str {
         match self {
             CliError::Keystore(e) => match e {
                 KeystoreError::WrongPassphrase(_) => "wrong_passphrase",
@@ -168,11 +240,14 @@ impl CliError {
             CliError::Read { .. } => "io",
             CliError::Genesis(_) => "invalid_genesis",
             CliError::Node(e) => e.code(),
+            CliError::Wallet(e) => e.code(),
         }
     }
 
-    /// The exit status: 3 for a missing key, 4 for a wrong passphrase, 1 otherwise (clap uses 2
-    /// for usage errors).
+    /// The exit status: 3 for a missing key, 4 for a wrong passphrase, 5 when the node cannot be
+    /// reached, 6 for an argument refused before anything was sent, 7 for too little balance, 8
+    /// when the node or the ledger refused, 9 when a transaction did not commit in time, 1
+    /// otherwise (clap uses 2 for usage errors).
     fn exit_code(&self) -> u8 {
         match self {
             CliError::Keystore(KeystoreError::NotFound(_)) => 3,
@@ -180,7 +255,16 @@ impl CliError {
             CliError::Node(node_cmd::NodeCmdError::Keystore(KeystoreError::WrongPassphrase(_))) => {
                 4
             }
+            CliError::Wallet(e) => e.exit_code(),
             _ => 1,
+        }
+    }
+
+    /// Facts for scripts beyond the code and message.
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            CliError::Wallet(e) => e.details(),
+            _ => None,
         }
     }
 }
@@ -201,10 +285,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
-                println!(
-                    "{}",
-                    json!({ "error": { "code": e.code(), "message": e.to_string() } })
-                );
+                let mut error = json!({ "code": e.code(), "message": e.to_string() });
+                if let (Some(serde_json::Value::Object(details)), Some(error)) =
+                    (e.details(), error.as_object_mut())
+                {
+                    error.extend(details);
+                }
+                println!("{}", json!({ "error": error }));
             } else {
                 eprintln!("error: {e}");
             }
@@ -220,6 +307,25 @@ fn home(cli: &Cli) -> Result<PathBuf, CliError> {
     std::env::var_os("HOME")
         .map(|h| PathBuf::from(h).join(".cadenza"))
         .ok_or(CliError::NoHome)
+}
+
+/// The wallet commands' context: the node and the key from the flags, the environment or the
+/// config file (in that order).
+fn wallet(cli: &Cli) -> Result<wallet_cmd::Wallet, CliError> {
+    let home = home(cli)?;
+    let config = config::Config::load(&home).map_err(wallet_cmd::WalletError::from)?;
+    let node = cli
+        .node
+        .clone()
+        .or(config.node)
+        .unwrap_or_else(|| config::DEFAULT_NODE.to_owned());
+    Ok(wallet_cmd::Wallet {
+        client: client::NodeClient::new(&node)?,
+        keys: KeyDir::new(&home),
+        key: cli.key.clone().or(config.key),
+        config_path: home.join(config::FILE_NAME),
+        json: cli.json,
+    })
 }
 
 /// The passphrase: `CADENZA_PASSPHRASE` for scripts, else asked on the terminal without echo
@@ -306,6 +412,34 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 &mut std::io::stdout(),
             );
             Ok(())
+        }
+        Command::Status => wallet_cmd::status(&wallet(&cli)?),
+        Command::Balance { account, raw } => {
+            wallet_cmd::balance(&wallet(&cli)?, account.as_deref(), *raw)
+        }
+        Command::Faucet { no_wait } => wallet_cmd::faucet(&wallet(&cli)?, *no_wait),
+        Command::Transfer {
+            to,
+            amount,
+            symbol,
+            asset,
+            fee,
+            nonce,
+            no_wait,
+        } => wallet_cmd::transfer(
+            &wallet(&cli)?,
+            &wallet_cmd::TransferArgs {
+                to,
+                amount,
+                symbol: symbol.as_deref(),
+                asset: asset.as_deref(),
+                fee: fee.as_deref(),
+                nonce: *nonce,
+                no_wait: *no_wait,
+            },
+        ),
+        Command::Tx(TxCommand::Status { hash, wait_ms }) => {
+            wallet_cmd::tx_status(&wallet(&cli)?, hash, *wait_ms)
         }
         Command::Devnet { data, http } => {
             let data = match data {

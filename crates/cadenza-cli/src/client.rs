@@ -1,0 +1,420 @@
+//! A blocking client of the node's HTTP API (`/v1`), for the wallet commands.
+//!
+//! The answers are read into the wire types below (serde lives at this edge) and converted to
+//! domain types explicitly, so a node that answers something unexpected is reported as such
+//! instead of being half-understood. Every error the node sends keeps its stable code.
+
+use std::time::Duration;
+
+use cadenza_ledger::params::{FaucetParams, Params};
+use cadenza_types::tx::SYMBOL_MAX_LEN;
+use cadenza_types::{AccountId, Amount, AssetId, Encode as _, Hash, SignedTransaction};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// How long one request may take; above the node's longest poll (`MAX_WAIT_MS`, 30 s).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(45);
+/// The longest poll asked of the node at once.
+pub const POLL_WAIT_MS: u64 = 10_000;
+/// The most pages of assets read when resolving a symbol.
+const ASSET_PAGES_MAX: usize = 1_000;
+/// The most items a list page holds (the API's `MAX_PAGE`).
+const PAGE_ITEMS_MAX: usize = 200;
+/// The largest answer read from a node.
+const ANSWER_BYTES_MAX: u64 = 8 << 20;
+
+/// Why a request to the node failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Nothing answers at the URL.
+    #[error(
+        "cannot reach a Cadenza node at {url} ({why}); start one with `cadenza devnet` \
+         (`cargo run --release -- devnet` in a checkout), or point --node or CADENZA_NODE at a \
+         running node"
+    )]
+    Unreachable {
+        /// The node's base URL.
+        url: String,
+        /// The transport error.
+        why: String,
+    },
+    /// The URL is not one this client can use.
+    #[error(
+        "`{0}` is not a node URL: write it like http://127.0.0.1:7700 (https is not supported)"
+    )]
+    BadUrl(String),
+    /// The node answered with an error document.
+    #[error("the node refused {what}: {message} ({code})")]
+    Api {
+        /// What was asked.
+        what: String,
+        /// The HTTP status.
+        status: u16,
+        /// The node's stable error code.
+        code: String,
+        /// The node's message.
+        message: String,
+    },
+    /// The node answered something this client does not understand.
+    #[error("the node at {url} gave an unexpected answer to {what}: {why}")]
+    BadAnswer {
+        /// The node's base URL.
+        url: String,
+        /// What was asked.
+        what: String,
+        /// What was wrong with the answer.
+        why: String,
+    },
+}
+
+/// A node's `/v1/status` (the fields the commands use; `raw` has the rest).
+#[derive(Debug, Deserialize)]
+pub struct StatusDoc {
+    /// The chain id.
+    pub chain_id: String,
+    /// The last committed height.
+    pub height: u64,
+    /// The state root at that height (hex).
+    pub state_root: String,
+    /// The answering validator's public key (hex).
+    pub validator: String,
+    /// How many validators the chain has.
+    pub validators: usize,
+    /// The protocol parameters.
+    pub params: ParamsDoc,
+    /// The whole answer, as it came.
+    #[serde(skip)]
+    pub raw: Value,
+}
+
+/// The protocol parameters as `/v1/status` serves them.
+#[derive(Debug, Deserialize)]
+pub struct ParamsDoc {
+    min_fee: String,
+    protocol_fee_bps: u16,
+    provider_fee_bps: u16,
+    challenge_window_ms: u64,
+    min_play_ms: u32,
+    epoch_ms: u64,
+    max_receipts_per_tx: u32,
+    native_asset: String,
+    faucet: Option<FaucetDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FaucetDoc {
+    cooldown_ms: u64,
+    drips: Vec<AmountDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AmountDoc {
+    asset: String,
+    amount: String,
+}
+
+/// One balance of an account.
+#[derive(Debug, Deserialize)]
+pub struct BalanceDoc {
+    /// The asset id (hex).
+    pub asset: String,
+    /// Base units, as a decimal string.
+    pub amount: String,
+    /// The asset's symbol, when the asset is known.
+    pub symbol: Option<String>,
+    /// The asset's decimals, when the asset is known.
+    pub decimals: Option<u8>,
+}
+
+/// An account as `/v1/accounts/{did}` serves it.
+#[derive(Debug, Deserialize)]
+pub struct AccountDoc {
+    /// The height the account was read at.
+    pub height: u64,
+    /// The nonce its next transaction must carry.
+    pub nonce: u64,
+    /// Its balances.
+    pub balances: Vec<BalanceDoc>,
+}
+
+/// An asset as `/v1/assets` serves it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct AssetDoc {
+    /// The asset id (hex).
+    pub id: String,
+    /// Its ticker.
+    pub symbol: String,
+    /// Decimal places of a whole unit.
+    pub decimals: u8,
+}
+
+#[derive(Debug, Deserialize)]
+struct AssetPage {
+    items: Vec<AssetDoc>,
+    next: Option<String>,
+}
+
+/// A transaction's status as `/v1/txs/{hash}` and `POST /v1/txs` serve it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TxDoc {
+    /// The transaction hash (hex).
+    pub hash: String,
+    /// `pending` or `committed`.
+    pub status: String,
+    /// The block it committed in.
+    pub height: Option<u64>,
+    /// Its place in that block.
+    pub index: Option<u64>,
+    /// The fee it paid, in native base units.
+    pub fee_paid: Option<String>,
+    /// Whether its action succeeded.
+    pub ok: Option<bool>,
+    /// The ledger's error, if the action failed.
+    pub error: Option<LedgerErrorDoc>,
+}
+
+/// A ledger error in a transaction's record.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LedgerErrorDoc {
+    /// The ledger's stable code.
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl TxDoc {
+    /// Whether it is committed.
+    pub fn is_committed(&self) -> bool {
+        self.status == "committed"
+    }
+}
+
+/// A connection to one node.
+pub struct NodeClient {
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl NodeClient {
+    /// A client of the node at `url` (`http://host:port`, a trailing `/` allowed).
+    pub fn new(url: &str) -> Result<NodeClient, ClientError> {
+        let trimmed = url.trim().trim_end_matches('/');
+        let Some(rest) = trimmed.strip_prefix("http://") else {
+            return Err(ClientError::BadUrl(url.to_owned()));
+        };
+        if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+            return Err(ClientError::BadUrl(url.to_owned()));
+        }
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .build()
+            .into();
+        Ok(NodeClient {
+            url: trimmed.to_owned(),
+            agent,
+        })
+    }
+
+    /// The node's base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn unreachable(&self, error: ureq::Error) -> ClientError {
+        ClientError::Unreachable {
+            url: self.url.clone(),
+            why: error.to_string(),
+        }
+    }
+
+    fn bad_answer(&self, what: &str, why: impl Into<String>) -> ClientError {
+        ClientError::BadAnswer {
+            url: self.url.clone(),
+            what: what.to_owned(),
+            why: why.into(),
+        }
+    }
+
+    /// Reads an answer: a 2xx JSON document, or the node's error document as [`ClientError::Api`].
+    fn answer(
+        &self,
+        what: &str,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<(u16, Value), ClientError> {
+        let mut response = result.map_err(|e| self.unreachable(e))?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(ANSWER_BYTES_MAX)
+            .read_to_string()
+            .map_err(|e| self.unreachable(e))?;
+        let doc: Value = serde_json::from_str(&text)
+            .map_err(|e| self.bad_answer(what, format!("status {status}, not JSON: {e}")))?;
+        if (200..300).contains(&status) {
+            return Ok((status, doc));
+        }
+        match (
+            doc["error"]["code"].as_str(),
+            doc["error"]["message"].as_str(),
+        ) {
+            (Some(code), Some(message)) => Err(ClientError::Api {
+                what: what.to_owned(),
+                status,
+                code: code.to_owned(),
+                message: message.to_owned(),
+            }),
+            _ => Err(self.bad_answer(what, format!("status {status} without an error document"))),
+        }
+    }
+
+    fn get<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T, ClientError> {
+        let result = self.agent.get(format!("{}{path}", self.url)).call();
+        let (_, doc) = self.answer(what, result)?;
+        serde_json::from_value(doc).map_err(|e| self.bad_answer(what, e.to_string()))
+    }
+
+    /// `GET /v1/status`.
+    pub fn status(&self) -> Result<StatusDoc, ClientError> {
+        let raw: Value = self.get("/v1/status", "the status request")?;
+        let mut doc: StatusDoc = serde_json::from_value(raw.clone())
+            .map_err(|e| self.bad_answer("the status request", e.to_string()))?;
+        doc.raw = raw;
+        Ok(doc)
+    }
+
+    /// `GET /v1/accounts/{did}`.
+    pub fn account(&self, account: &AccountId) -> Result<AccountDoc, ClientError> {
+        self.get(
+            &format!("/v1/accounts/{}", account.to_did()),
+            "the account request",
+        )
+    }
+
+    /// `GET /v1/assets/{id}`, or `None` if there is no such asset.
+    pub fn asset(&self, id: &AssetId) -> Result<Option<AssetDoc>, ClientError> {
+        match self.get(&format!("/v1/assets/{id}"), "the asset request") {
+            Ok(doc) => Ok(Some(doc)),
+            Err(ClientError::Api { code, .. }) if code == "unknown_asset" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every asset, read a page at a time (`GET /v1/assets?after=`).
+    pub fn assets(&self) -> Result<Vec<AssetDoc>, ClientError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..ASSET_PAGES_MAX {
+            let path = match &after {
+                None => format!("/v1/assets?limit={PAGE_ITEMS_MAX}"),
+                Some(last) => format!("/v1/assets?limit={PAGE_ITEMS_MAX}&after={last}"),
+            };
+            let page: AssetPage = self.get(&path, "the asset list")?;
+            // Bounded before keeping: a hostile node cannot grow the list beyond the pages'
+            // count times the page's size of short items.
+            if page.items.len() > PAGE_ITEMS_MAX {
+                return Err(self.bad_answer("the asset list", "a page is too long"));
+            }
+            if let Some(bad) = page
+                .items
+                .iter()
+                .find(|a| a.id.len() != 64 || a.symbol.len() > SYMBOL_MAX_LEN)
+            {
+                let shown: String = bad.symbol.chars().take(16).collect();
+                return Err(self.bad_answer(
+                    "the asset list",
+                    format!("an asset with a malformed id or symbol (`{shown}`)"),
+                ));
+            }
+            all.extend(page.items);
+            match page.next {
+                // A node that repeats a cursor would make this loop forever.
+                Some(next) if Hash::from_hex(&next).is_none() => {
+                    return Err(self.bad_answer("the asset list", "a page cursor is not an id"));
+                }
+                Some(next) if after.as_deref() != Some(next.as_str()) => after = Some(next),
+                Some(_) => return Err(self.bad_answer("the asset list", "a page repeats")),
+                None => return Ok(all),
+            }
+        }
+        Err(self.bad_answer(
+            "the asset list",
+            format!("more than {ASSET_PAGES_MAX} pages"),
+        ))
+    }
+
+    /// `POST /v1/txs` with the transaction's canonical encoding in hex.
+    pub fn submit(&self, stx: &SignedTransaction) -> Result<TxDoc, ClientError> {
+        let what = "the transaction";
+        let body = json!({ "tx": hex::encode(stx.to_bytes()) }).to_string();
+        let result = self
+            .agent
+            .post(format!("{}/v1/txs", self.url))
+            .header("content-type", "application/json")
+            .send(body.as_bytes());
+        let (_, doc) = self.answer(what, result)?;
+        serde_json::from_value(doc).map_err(|e| self.bad_answer(what, e.to_string()))
+    }
+
+    /// `GET /v1/txs/{hash}?wait_ms=`: waits up to `wait_ms` (at most [`POLL_WAIT_MS`]) for it to
+    /// commit.
+    pub fn tx(&self, hash: &Hash, wait_ms: u64) -> Result<TxDoc, ClientError> {
+        self.get(
+            &format!(
+                "/v1/txs/{}?wait_ms={}",
+                hash.to_hex(),
+                wait_ms.min(POLL_WAIT_MS)
+            ),
+            "the transaction status request",
+        )
+    }
+}
+
+impl StatusDoc {
+    /// The native asset's id.
+    pub fn native_asset(&self) -> Result<AssetId, String> {
+        parse_asset_id(&self.params.native_asset)
+    }
+
+    /// The chain's parameters, rebuilt from the status so the ledger's own rules (such as
+    /// [`Params::min_fee_for`]) can be applied to them.
+    pub fn ledger_params(&self) -> Result<Params, String> {
+        let p = &self.params;
+        let faucet = match &p.faucet {
+            None => None,
+            Some(f) => Some(FaucetParams {
+                drips: f
+                    .drips
+                    .iter()
+                    .map(|d| Ok((parse_asset_id(&d.asset)?, parse_base_units(&d.amount)?)))
+                    .collect::<Result<_, String>>()?,
+                cooldown_ms: f.cooldown_ms,
+            }),
+        };
+        Ok(Params {
+            min_fee: parse_base_units(&p.min_fee)?,
+            protocol_fee_bps: p.protocol_fee_bps,
+            provider_fee_bps: p.provider_fee_bps,
+            challenge_window_ms: p.challenge_window_ms,
+            min_play_ms: p.min_play_ms,
+            epoch_ms: p.epoch_ms,
+            max_receipts_per_tx: p.max_receipts_per_tx,
+            faucet,
+        })
+    }
+}
+
+/// An asset id from its hex form.
+pub fn parse_asset_id(text: &str) -> Result<AssetId, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not an asset id"))
+}
+
+/// An amount from its decimal string of base units.
+pub fn parse_base_units(text: &str) -> Result<Amount, String> {
+    text.parse::<u128>()
+        .map(Amount::new)
+        .map_err(|_| format!("`{text}` is not an amount in base units"))
+}
