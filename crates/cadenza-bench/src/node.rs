@@ -389,6 +389,7 @@ fn throughput(o: &Options) -> Result<f64, String> {
         genesis,
         mempool_capacity: 400_000,
         worker_threads: 2,
+        provider: None,
     };
     let node = start_node(config, dir)?;
     let agent = agent();
@@ -485,6 +486,7 @@ fn finality(o: &Options) -> Result<(u64, u64, f64), String> {
                 genesis: genesis.clone(),
                 mempool_capacity: 200_000,
                 worker_threads: 1,
+                provider: None,
             },
             dir,
         )?);

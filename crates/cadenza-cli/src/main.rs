@@ -58,6 +58,9 @@ enum Command {
         /// Where the HTTP API listens.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
         http: std::net::SocketAddr,
+        /// How often the devnet's provider settles the vouchers it has acknowledged.
+        #[arg(long, value_name = "MS", default_value_t = 5_000)]
+        settle_interval_ms: u64,
     },
     /// Set up a network of several validators on this machine.
     #[command(subcommand)]
@@ -441,12 +444,21 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Tx(TxCommand::Status { hash, wait_ms }) => {
             wallet_cmd::tx_status(&wallet(&cli)?, hash, *wait_ms)
         }
-        Command::Devnet { data, http } => {
+        Command::Devnet {
+            data,
+            http,
+            settle_interval_ms,
+        } => {
             let data = match data {
                 Some(d) => d.clone(),
                 None => home(&cli)?.join("devnet"),
             };
-            Ok(node_cmd::devnet(&data, *http, cli.json)?)
+            Ok(node_cmd::devnet(
+                &data,
+                *http,
+                std::time::Duration::from_millis(*settle_interval_ms),
+                cli.json,
+            )?)
         }
         Command::Testnet(TestnetCommand::Init {
             validators,

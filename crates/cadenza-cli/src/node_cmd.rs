@@ -144,12 +144,23 @@ fn announce(json: bool, started: &Started, data: &Path, what: &str) {
 }
 
 /// `cadenza devnet`: one validator through the same consensus path as a network, with its data
-/// in `data` (created with a fresh genesis on first start, resumed after).
-pub fn devnet(data: &Path, http: SocketAddr, json: bool) -> Result<(), NodeCmdError> {
+/// in `data` (created with a fresh genesis on first start, resumed after). The validator's key
+/// is also the devnet's provider: it takes vouchers and settles them every `settle_interval`.
+pub fn devnet(
+    data: &Path,
+    http: SocketAddr,
+    settle_interval: std::time::Duration,
+    json: bool,
+) -> Result<(), NodeCmdError> {
     std::fs::create_dir_all(data).map_err(io("cannot create", data))?;
     let genesis_path = data.join("genesis.json");
+    let provider_key = SecretKey::from_seed(devnet_validator_seed());
     if !genesis_path.exists() {
-        let genesis = local_genesis(DEVNET_CHAIN_ID, ParamsFile::default());
+        let mut genesis = local_genesis(DEVNET_CHAIN_ID, ParamsFile::default());
+        // The provider pays settlement fees.
+        genesis.assets[0]
+            .balances
+            .insert(provider_key.account().to_did(), "1000".to_owned());
         let text = serde_json::to_string_pretty(&genesis).expect("serializable");
         write_file(&genesis_path, text.as_bytes())?;
     }
@@ -165,6 +176,12 @@ pub fn devnet(data: &Path, http: SocketAddr, json: bool) -> Result<(), NodeCmdEr
         genesis,
         mempool_capacity: 100_000,
         worker_threads: 2,
+        provider: Some(cadenza_node::provider::ProviderConfig {
+            key: provider_key,
+            dir: data.join("provider"),
+            settle_interval,
+            settle_receipts: 10_000,
+        }),
     };
     let data = data.to_owned();
     run::run(config, move |started| {
@@ -353,6 +370,7 @@ pub fn node(config_path: &Path, passphrase: &[u8], json: bool) -> Result<(), Nod
         genesis,
         mempool_capacity: 100_000,
         worker_threads: 2,
+        provider: None,
     };
     run::run(config, move |started| {
         announce(json, started, &data, "validator")

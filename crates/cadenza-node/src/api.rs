@@ -119,6 +119,7 @@ pub struct Api<E: Runtime> {
     metrics: Box<dyn Fn() -> String + Send + Sync>,
     subscribers: Arc<Semaphore>,
     counters: Counters,
+    provider: Option<Arc<crate::provider::Provider>>,
 }
 
 /// Facts about the node for `/v1/status`.
@@ -182,6 +183,7 @@ impl<E: Runtime> Api<E> {
         marshal: MarshalMailbox<Scheme, Standard<Block>>,
         info: NodeInfo,
         metrics: Box<dyn Fn() -> String + Send + Sync>,
+        provider: Option<Arc<crate::provider::Provider>>,
     ) -> Arc<Self> {
         Arc::new(Api {
             shared,
@@ -190,6 +192,7 @@ impl<E: Runtime> Api<E> {
             metrics,
             subscribers: Arc::new(Semaphore::new(MAX_SUBSCRIBERS)),
             counters: Counters::default(),
+            provider,
         })
     }
 
@@ -239,6 +242,11 @@ pub fn router<E: Runtime + Send + Sync + 'static>(api: Arc<Api<E>>) -> Router {
         .route("/tracks", get(tracks::<E>))
         .route("/tracks/{track}", get(track::<E>))
         .route("/channels/{channel}", get(channel::<E>))
+        .route(
+            "/channels/{channel}/vouchers",
+            post(voucher::<E>).layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES)),
+        )
+        .route("/provider", get(provider_status::<E>))
         .route("/blocks/latest", get(latest_block::<E>))
         .route("/blocks/{height}", get(block::<E>))
         .route("/events", get(events::<E>))
@@ -285,7 +293,10 @@ async fn guard<E: Runtime>(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let limit = if request.uri().path() == "/v1/txs/batch" {
+    let path = request.uri().path();
+    let limit = if path == "/v1/txs/batch"
+        || (path.starts_with("/v1/channels/") && path.ends_with("/vouchers"))
+    {
         MAX_BATCH_BODY_BYTES
     } else {
         MAX_BODY_BYTES
@@ -899,6 +910,85 @@ async fn channel<E: Runtime>(
     ok(value)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VoucherBody {
+    /// A channel update (the signed voucher and the receipts since the last one sent) in the
+    /// canonical encoding, hex.
+    update: String,
+}
+
+fn provider_of<E: Runtime>(api: &Api<E>) -> Result<&Arc<crate::provider::Provider>, ApiError> {
+    api.provider.as_ref().ok_or_else(|| {
+        ApiError::not_found(
+            "not_a_provider",
+            "this node does not serve as a provider; send vouchers to your channel's provider",
+        )
+    })
+}
+
+async fn voucher<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(channel): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let id: ChannelId = parse_id(&channel, "channel id")?;
+    let provider = provider_of(&api)?;
+    let body: VoucherBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "bad_json",
+            format!("the body must be JSON {{\"update\": \"<hex>\"}}: {e}"),
+        )
+    })?;
+    let bytes = hex::decode(body.update.trim())
+        .map_err(|e| ApiError::bad_request("bad_hex", format!("`update` is not hex: {e}")))?;
+    let update = cadenza_types::ChannelUpdate::from_bytes(&bytes).map_err(|e| {
+        ApiError::bad_request(
+            "bad_encoding",
+            format!("`update` is not a channel update in the canonical encoding: {e}"),
+        )
+    })?;
+    match provider.accept(&api.shared, id, update).await {
+        Ok(ack) => {
+            let store = api.shared.store.lock().await;
+            let view = store.view(&Base::Committed);
+            let asset = query::channel(&view, &id).map(|c| c.asset);
+            let amount = |a: cadenza_types::Amount| match &asset {
+                Some(asset) => json::amount(&view, asset, a),
+                None => json!({ "amount": a.get().to_string() }),
+            };
+            ok(json!({
+                "channel": id.to_string(),
+                "acknowledged": true,
+                "seq": ack.seq,
+                "cumulative": amount(ack.cumulative),
+                "paid": amount(ack.paid),
+                "unsettled": amount(ack.unsettled),
+            }))
+        }
+        Err(error) => {
+            let status = match &error {
+                crate::provider::IntakeError::UnknownChannel(_) => StatusCode::NOT_FOUND,
+                crate::provider::IntakeError::Log(_) => StatusCode::SERVICE_UNAVAILABLE,
+                crate::provider::IntakeError::WrongChannel { .. }
+                | crate::provider::IntakeError::TooManyReceipts { .. } => StatusCode::BAD_REQUEST,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            Err(ApiError::new(status, error.code(), error.to_string()))
+        }
+    }
+}
+
+async fn provider_status<E: Runtime>(State(api): State<Arc<Api<E>>>) -> ApiResult {
+    let provider = provider_of(&api)?;
+    let (channels, receipts) = provider.pending();
+    ok(json!({
+        "account": provider.account().to_did(),
+        "pending_channels": channels,
+        "pending_receipts": receipts,
+    }))
+}
+
 async fn block_json<E: Runtime>(api: &Api<E>, height: u64, raw: bool) -> ApiResult {
     let committed = api.shared.progress.committed().0;
     if height > committed {
@@ -1201,6 +1291,19 @@ pub fn openapi() -> Value {
             }),
             "/v1/tracks/{track}": get_op("A track with its licence and stream count", json!([path_param("track", "Track id (hex)"), proof_param])),
             "/v1/channels/{channel}": get_op("A payment channel", json!([path_param("channel", "Channel id (hex)"), proof_param])),
+            "/v1/channels/{channel}/vouchers": { "post": {
+                "summary": "Send a channel update (voucher and receipts) to this node's provider: judged by the ledger's rule, logged durably, then acknowledged; settled in batches",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["update"], "additionalProperties": false,
+                    "properties": { "update": { "type": "string", "description": "ChannelUpdate, canonical encoding, hex" } } } } } },
+                "responses": {
+                    "200": { "description": "Acknowledged (fsynced): seq, cumulative, paid, unsettled" },
+                    "400": { "description": "Malformed", "content": { "application/json": { "schema": error } } },
+                    "404": { "description": "Unknown channel, or this node is not a provider", "content": { "application/json": { "schema": error } } },
+                    "422": { "description": "Refused by the voucher rule (the settlement error code)", "content": { "application/json": { "schema": error } } },
+                },
+            } },
+            "/v1/provider": get_op("This node's provider account and what it has pending", json!([])),
             "/v1/blocks/latest": get_op("The last committed block", json!([raw_param])),
             "/v1/blocks/{height}": get_op("A committed block", json!([path_param("height", "Block height"), raw_param])),
             "/v1/events": { "get": {

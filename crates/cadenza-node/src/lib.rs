@@ -10,6 +10,7 @@
 //! - [`mempool`]: the bounded transaction queue;
 //! - [`net`]: authenticated p2p on tokio; [`run`]: a validator process with its HTTP API;
 //! - [`api`] and [`json`]: the HTTP API under `/v1` and the JSON forms it serves;
+//! - [`provider`]: voucher intake with a durable log, and settlement in batches;
 //! - [`validator`]: the wiring of one validator on any runtime and p2p network;
 //! - [`sim`]: a validator on the deterministic runtime and simulated network (the fault test bed).
 //!
@@ -23,6 +24,7 @@ pub mod genesis_file;
 pub mod json;
 pub mod mempool;
 pub mod net;
+pub mod provider;
 pub mod run;
 pub mod sim;
 pub mod store;

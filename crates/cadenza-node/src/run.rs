@@ -35,6 +35,8 @@ pub struct NodeConfig {
     pub mempool_capacity: usize,
     /// Runtime worker threads.
     pub worker_threads: usize,
+    /// Serve as a provider (voucher intake and settlement), if set.
+    pub provider: Option<crate::provider::ProviderConfig>,
 }
 
 /// What a started node tells its launcher.
@@ -51,6 +53,14 @@ pub struct Started {
 /// Why a node stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// The provider's intake log could not be opened.
+    #[error("cannot open the provider's intake log in {dir}: {source}")]
+    Provider {
+        /// Its folder.
+        dir: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The state store could not open or recover.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -125,6 +135,23 @@ pub fn run_until(
             addr: config.http_listen,
             source,
         })?;
+        let provider = match &config.provider {
+            Some(provider_config) => {
+                let provider =
+                    crate::provider::Provider::open(provider_config.clone(), &validator.shared)
+                        .await
+                        .map_err(|source| NodeError::Provider {
+                            dir: provider_config.dir.clone(),
+                            source,
+                        })?;
+                ::tokio::spawn(crate::provider::settle_forever(
+                    provider.clone(),
+                    validator.shared.clone(),
+                ));
+                Some(provider)
+            }
+            None => None,
+        };
         let metrics_context = context.child("metrics");
         let api = Api::new(
             validator.shared.clone(),
@@ -136,6 +163,7 @@ pub fn run_until(
                 version: env!("CARGO_PKG_VERSION"),
             },
             Box::new(move || metrics_context.encode()),
+            provider,
         );
         let (stop_http, http_stopped) = ::tokio::sync::oneshot::channel::<()>();
         let server = ::tokio::spawn(api::serve(listener, api::router(api), async move {

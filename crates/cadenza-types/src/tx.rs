@@ -54,6 +54,32 @@ pub struct ChannelUpdate {
     pub receipts: Vec<Receipt>,
 }
 
+/// The layout inside `SettleChannels`: the signed voucher, then the counted receipts. Also how a
+/// listener sends an update to a provider.
+impl Encode for ChannelUpdate {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.voucher.encode_to(out);
+        out.put_len(self.receipts.len());
+        for r in &self.receipts {
+            r.encode_to(out);
+        }
+    }
+}
+
+impl Decode for ChannelUpdate {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(ChannelUpdate {
+            voucher: SignedVoucher::decode_from(r)?,
+            receipts: r.list(
+                "receipts",
+                RECEIPTS_PER_UPDATE_MAX,
+                RECEIPT_LEN,
+                Receipt::decode_from,
+            )?,
+        })
+    }
+}
+
 /// What a transaction does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -258,11 +284,7 @@ impl Encode for Action {
                 out.push(11);
                 out.put_len(updates.len());
                 for u in updates {
-                    u.voucher.encode_to(out);
-                    out.put_len(u.receipts.len());
-                    for r in &u.receipts {
-                        r.encode_to(out);
-                    }
+                    u.encode_to(out);
                 }
             }
             Action::Claim { track, asset } => {
@@ -345,17 +367,7 @@ impl Decode for Action {
                     "channel updates",
                     UPDATES_MAX,
                     SIGNED_VOUCHER_MIN_LEN + 4,
-                    |r| {
-                        Ok(ChannelUpdate {
-                            voucher: SignedVoucher::decode_from(r)?,
-                            receipts: r.list(
-                                "receipts",
-                                RECEIPTS_PER_UPDATE_MAX,
-                                RECEIPT_LEN,
-                                Receipt::decode_from,
-                            )?,
-                        })
-                    },
+                    ChannelUpdate::decode_from,
                 )?,
             },
             12 => Action::Claim {
