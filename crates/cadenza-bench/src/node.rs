@@ -114,26 +114,21 @@ pub fn main(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!(
-        "{}",
-        Line::against(
-            BENCH,
-            "devnet_committed_transfers_per_s",
-            Num::rounded(tps),
-            "ed25519_verify_per_s_2_threads",
-            Num::rounded(single_rate),
-        )
-    );
-    println!(
-        "{}",
-        Line::against(
-            BENCH,
-            "devnet_committed_transfers_per_s",
-            Num::rounded(tps),
-            "ed25519_batch_verify_per_s_2_threads",
-            Num::rounded(batch_rate),
-        )
-    );
+    for (reference, rate) in [
+        ("ed25519_verify_per_s_2_threads", single_rate),
+        ("ed25519_batch_verify_per_s_2_threads", batch_rate),
+    ] {
+        println!(
+            "{}",
+            Line::against(
+                BENCH,
+                "devnet_committed_transfers_per_s",
+                Num::rounded(tps),
+                reference,
+                Num::rounded(rate),
+            )
+        );
+    }
 
     match finality(&o) {
         Ok((p50, p99, load)) => {

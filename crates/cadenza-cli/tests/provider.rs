@@ -29,14 +29,10 @@ fn send_update(url: &str, channel: &ChannelId, update: &ChannelUpdate) -> (u16, 
     )
 }
 
-#[test]
-fn acknowledged_vouchers_settle_exactly_once_after_a_crash() {
-    let home = tempfile::tempdir().unwrap();
-    let data = home.path().join("data");
-    let data = data.to_str().unwrap();
-    // First life: the provider would settle only after ten minutes.
-    let node = start(
-        home.path(),
+/// Starts the devnet on `data`, its provider settling every `settle_ms`.
+fn start_devnet(home: &std::path::Path, data: &str, settle_ms: &str) -> NodeProcess {
+    start(
+        home,
         &[
             "devnet",
             "--data",
@@ -44,10 +40,19 @@ fn acknowledged_vouchers_settle_exactly_once_after_a_crash() {
             "--http",
             "127.0.0.1:0",
             "--settle-interval-ms",
-            "600000",
+            settle_ms,
         ],
         &[],
-    );
+    )
+}
+
+#[test]
+fn acknowledged_vouchers_settle_exactly_once_after_a_crash() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let data = data.to_str().unwrap();
+    // First life: the provider would settle only after ten minutes.
+    let node = start_devnet(home.path(), data, "600000");
     let url = node.url.clone();
     let status = wait_height(&url, 1);
     let (_, provider) = get(&format!("{url}/v1/provider"));
@@ -152,19 +157,7 @@ fn acknowledged_vouchers_settle_exactly_once_after_a_crash() {
 
     // Killed between acknowledging and settling.
     node.kill();
-    let node = start(
-        home.path(),
-        &[
-            "devnet",
-            "--data",
-            data,
-            "--http",
-            "127.0.0.1:0",
-            "--settle-interval-ms",
-            "200",
-        ],
-        &[],
-    );
+    let node = start_devnet(home.path(), data, "200");
     let url = node.url.clone();
     let deadline = Instant::now() + Duration::from_secs(60);
     let settled = loop {
