@@ -134,6 +134,9 @@ pub struct AccountDoc {
     pub height: u64,
     /// The nonce its next transaction must carry.
     pub nonce: u64,
+    /// The nonce after its transactions pending at the node (older nodes omit it).
+    #[serde(default)]
+    pub pending_nonce: Option<u64>,
     /// Its balances.
     pub balances: Vec<BalanceDoc>,
 }

@@ -305,7 +305,7 @@ impl Wallet {
         Ok((status, params, chain))
     }
 
-    /// Balances of an account by asset.
+    /// The account's next nonce (past its pending transactions) and its balances by asset.
     fn balances(
         &self,
         account: &AccountId,
@@ -319,7 +319,12 @@ impl Wallet {
                 .map_err(|why| bad_answer(&self.client, "the account request", why))?;
             balances.insert(asset, amount);
         }
-        Ok((doc.nonce, balances))
+        // The next nonce counts the account's transactions still pending at the node, so a
+        // second `--no-wait` transfer follows the first instead of replacing it.
+        Ok((
+            doc.pending_nonce.unwrap_or(doc.nonce).max(doc.nonce),
+            balances,
+        ))
     }
 
     /// Submits `stx` and, unless `no_wait`, waits for it to commit.
@@ -548,7 +553,7 @@ pub struct TransferArgs<'a> {
     pub asset: Option<&'a str>,
     /// `--fee`: in whole units of the native asset.
     pub fee: Option<&'a str>,
-    /// `--nonce`: instead of the account's next committed one.
+    /// `--nonce`: instead of the account's next one (past its transactions pending at the node).
     pub nonce: Option<u64>,
     /// `--no-wait`.
     pub no_wait: bool,

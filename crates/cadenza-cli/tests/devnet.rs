@@ -239,6 +239,8 @@ fn devnet_commits_proves_refuses_and_resumes() {
         );
     }
     let after = (accounts(&alice), accounts(&bob));
+    // Nothing pending: the next nonce is the committed one.
+    assert_eq!(after.0["pending_nonce"], after.0["nonce"]);
     for (b, a) in [(&before.0, &after.0), (&before.1, &after.1)] {
         assert_eq!(b["nonce"], a["nonce"], "malformed requests change nothing");
         assert_eq!(

@@ -186,6 +186,18 @@ impl Mempool {
         self.bytes
     }
 
+    /// The nonce `account`'s next transaction should carry: its committed next nonce
+    /// `committed`, past the contiguous run of its pending transactions from there.
+    pub fn next_nonce(&self, account: &AccountId, committed: u64) -> u64 {
+        let mut next = committed;
+        if let Some(queue) = self.accounts.get(account) {
+            while queue.contains_key(&next) {
+                next += 1;
+            }
+        }
+        next
+    }
+
     /// Whether a transaction is pending.
     pub fn contains(&self, hash: &Hash) -> bool {
         self.by_hash.contains_key(hash)

@@ -54,6 +54,10 @@ fn an_accounts_run_is_proposed_in_nonce_order_and_stops_at_a_gap() {
         .map(|s| s.tx.nonce)
         .collect();
     assert_eq!(picked, vec![1, 2]);
+    // A wallet's next nonce runs past the contiguous pending run, not past the gap.
+    assert_eq!(p.next_nonce(&key(0).account(), 0), 3);
+    assert_eq!(p.next_nonce(&key(0).account(), 3), 3);
+    assert_eq!(p.next_nonce(&key(1).account(), 7), 7);
 }
 
 #[test]

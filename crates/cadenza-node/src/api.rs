@@ -735,6 +735,7 @@ async fn account<E: Runtime>(
         "height": store.height(),
         "state_root": hex::encode(store.root()),
         "nonce": record.nonce,
+        "pending_nonce": api.shared.mempool.next_nonce(&id, record.nonce),
         "last_faucet_ms": record.last_faucet_ms,
         "balances": balances,
     });

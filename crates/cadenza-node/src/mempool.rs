@@ -169,6 +169,12 @@ impl Mempool {
         self.lock().pool.select(max, max_bytes, next_nonce)
     }
 
+    /// The nonce `account`'s next transaction should carry, past its pending run from its
+    /// committed next nonce `committed`.
+    pub fn next_nonce(&self, account: &AccountId, committed: u64) -> u64 {
+        self.lock().pool.next_nonce(account, committed)
+    }
+
     /// Drops the transactions with these hashes (refused for good, or finalized).
     pub fn remove(&self, hashes: &[Hash]) {
         let mut inner = self.lock();
