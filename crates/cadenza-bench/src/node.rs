@@ -261,14 +261,19 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn committed_total(agent: &ureq::Agent, url: &str) -> Result<u64, String> {
-    let text = agent
+/// The node's `/metrics` text.
+fn metrics(agent: &ureq::Agent, url: &str) -> Result<String, String> {
+    agent
         .get(&format!("{url}/metrics"))
         .call()
         .map_err(|e| e.to_string())?
         .body_mut()
         .read_to_string()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+fn committed_total(agent: &ureq::Agent, url: &str) -> Result<u64, String> {
+    let text = metrics(agent, url)?;
     text.lines()
         .find_map(|l| l.strip_prefix("cadenza_txs_committed_total "))
         .and_then(|v| v.trim().parse().ok())
@@ -532,13 +537,7 @@ fn finality(o: &Options) -> Result<(u64, u64, f64), String> {
 
 /// The cumulative finality histogram at `url` (bucket bound, count), and the block count.
 fn histogram(agent: &ureq::Agent, url: &str) -> Result<(Vec<(u64, u64)>, u64), String> {
-    let text = agent
-        .get(&format!("{url}/metrics"))
-        .call()
-        .map_err(|e| e.to_string())?
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
+    let text = metrics(agent, url)?;
     let mut buckets = Vec::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("cadenza_finality_ms_bucket{le=\"") {

@@ -23,7 +23,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cadenza_types::crypto::{self, is_small_order};
 use cadenza_types::licence::{LICENCE_URL_MAX_LEN, TERRITORIES_MAX};
-use cadenza_types::tx::ISRC_MAX_LEN;
 use cadenza_types::{
     AccountId, Amount, AssetId, ChainId, Hash, Licence, Price, SecretKey, Signature, Territory,
     TrackId, Uses,
@@ -311,7 +310,7 @@ fn check_fields(claim: &LicenceClaim) -> Result<(), ClaimError> {
         return Err(malformed("the licence lists more than 64 territories"));
     }
     if let Some(isrc) = &claim.isrc
-        && !isrc_shape(isrc)
+        && !cadenza_types::tx::valid_isrc(isrc)
     {
         return Err(malformed(
             "the ISRC must be 12 characters like GBAYE2400001 (no hyphens)",
@@ -323,18 +322,6 @@ fn check_fields(claim: &LicenceClaim) -> Result<(), ClaimError> {
         ));
     }
     Ok(())
-}
-
-/// The ISRC shape: country (2 letters), registrant (3 alphanumerics), year (2 digits),
-/// designation (5 digits). The same rule as the ledger's catalog.
-pub fn isrc_shape(isrc: &str) -> bool {
-    let b = isrc.as_bytes();
-    b.len() == ISRC_MAX_LEN
-        && b[..2].iter().all(u8::is_ascii_uppercase)
-        && b[2..5]
-            .iter()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        && b[5..].iter().all(u8::is_ascii_digit)
 }
 
 /// Decodes a compact claim without checking its signature: the claim, the length of the

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use cadenza_types::tx::{ISRC_MAX_LEN, TEXT_MAX_LEN};
+use cadenza_types::tx::TEXT_MAX_LEN;
 use cadenza_types::{
     AccountId, Amount, AssetId, Hash, Holder, Licence, TrackId, TrackMetadata, Uses,
 };
@@ -14,17 +14,7 @@ use crate::events::Event;
 use crate::records::{AssetInfo, AssetKind, REVENUE_ASSETS_MAX, Track, keys};
 use crate::royalties::TOTAL_SHARES;
 
-/// Whether `isrc` has the ISRC shape: country (2 letters), registrant (3 alphanumerics), year (2
-/// digits), designation (5 digits), without hyphens.
-pub fn valid_isrc(isrc: &str) -> bool {
-    let b = isrc.as_bytes();
-    b.len() == ISRC_MAX_LEN
-        && b[..2].iter().all(u8::is_ascii_uppercase)
-        && b[2..5]
-            .iter()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        && b[5..].iter().all(u8::is_ascii_digit)
-}
+pub use cadenza_types::tx::valid_isrc;
 
 fn check_metadata(m: &TrackMetadata) -> Result<(), TxError> {
     if m.title.trim().is_empty() || m.title.len() > TEXT_MAX_LEN {

@@ -445,7 +445,6 @@ fn number(params: &HashMap<String, String>, name: &str, max: u64) -> Result<Opti
 
 /// A committed value with a proof, read at one committed height.
 async fn proven<E: Runtime>(
-    api: &Api<E>,
     store: &crate::store::StateStore<E>,
     key: &[u8],
 ) -> Result<Value, ApiError> {
@@ -458,10 +457,7 @@ async fn proven<E: Runtime>(
             "proof": hex::encode(encode_proof(&proof)),
         })),
         Ok(None) => Ok(Value::Null),
-        Err(error) => {
-            let _ = api;
-            Err(ApiError::internal(format!("cannot prove: {error}")))
-        }
+        Err(error) => Err(ApiError::internal(format!("cannot prove: {error}"))),
     }
 }
 
@@ -669,7 +665,7 @@ async fn tx_status<E: Runtime>(
             let store = api.shared.store.lock().await;
             if let Some(mut value) = committed_tx(&store.view(&Base::Committed), &hash) {
                 if want_proof {
-                    let proof = proven(&api, &store, &keys::tx(&hash)).await?;
+                    let proof = proven(&store, &keys::tx(&hash)).await?;
                     merge(&mut value, json!({ "proof": proof }));
                 }
                 return ok(value);
@@ -723,10 +719,7 @@ async fn account<E: Runtime>(
             );
         }
         if want_proof {
-            merge(
-                &mut value,
-                json!({ "proof": proven(&api, &store, &key).await? }),
-            );
+            merge(&mut value, json!({ "proof": proven(&store, &key).await? }));
         }
         balances.push(value);
     }
@@ -742,7 +735,7 @@ async fn account<E: Runtime>(
     if want_proof {
         merge(
             &mut value,
-            json!({ "proof": proven(&api, &store, &keys::account(&id)).await? }),
+            json!({ "proof": proven(&store, &keys::account(&id)).await? }),
         );
     }
     ok(value)
@@ -767,7 +760,7 @@ async fn balance<E: Runtime>(
     if want_proof {
         merge(
             &mut value,
-            json!({ "proof": proven(&api, &store, &keys::balance(&id, &asset)).await? }),
+            json!({ "proof": proven(&store, &keys::balance(&id, &asset)).await? }),
         );
     }
     ok(value)
@@ -833,7 +826,7 @@ async fn asset<E: Runtime>(
     if want_proof {
         merge(
             &mut value,
-            json!({ "proof": proven(&api, &store, &keys::asset(&id)).await? }),
+            json!({ "proof": proven(&store, &keys::asset(&id)).await? }),
         );
     }
     ok(value)
@@ -884,7 +877,7 @@ async fn track<E: Runtime>(
     if want_proof {
         merge(
             &mut value,
-            json!({ "proof": proven(&api, &store, &keys::track(&id)).await? }),
+            json!({ "proof": proven(&store, &keys::track(&id)).await? }),
         );
     }
     ok(value)
@@ -905,7 +898,7 @@ async fn channel<E: Runtime>(
     if want_proof {
         merge(
             &mut value,
-            json!({ "proof": proven(&api, &store, &keys::channel(&id)).await? }),
+            json!({ "proof": proven(&store, &keys::channel(&id)).await? }),
         );
     }
     ok(value)

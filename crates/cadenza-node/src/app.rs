@@ -153,17 +153,11 @@ impl<E: commonware_storage::Context + Spawner> Shared<E> {
         &self,
         tx: cadenza_types::SignedTransaction,
     ) -> Result<cadenza_types::Hash, crate::mempool::MempoolError> {
-        let (next_nonce, min_fee) = {
-            let store = self.store.lock().await;
-            let view = store.view(&Base::Committed);
-            let params = cadenza_ledger::query::params(&view)
-                .expect("a started store has genesis parameters");
-            (
-                cadenza_ledger::query::account(&view, &tx.tx.signer).nonce,
-                params.min_fee_for(&tx.tx.action),
-            )
-        };
-        self.mempool.submit(tx, next_nonce, min_fee)
+        let judged = self.judge(vec![tx]).await;
+        self.mempool
+            .submit_many(judged)
+            .pop()
+            .expect("one result per transaction")
     }
 
     /// Each transaction with its signer's committed next nonce and its least fee, read from the

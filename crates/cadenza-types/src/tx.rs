@@ -18,6 +18,18 @@ pub const SYMBOL_MAX_LEN: usize = 12;
 pub const TEXT_MAX_LEN: usize = 256;
 /// The longest ISRC, in bytes (an ISRC is exactly 12 characters once hyphens are removed).
 pub const ISRC_MAX_LEN: usize = 12;
+
+/// Whether `isrc` has the ISRC shape: country (2 letters), registrant (3 alphanumerics), year (2
+/// digits), designation (5 digits), without hyphens.
+pub fn valid_isrc(isrc: &str) -> bool {
+    let b = isrc.as_bytes();
+    b.len() == ISRC_MAX_LEN
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..5]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && b[5..].iter().all(u8::is_ascii_digit)
+}
 /// The most holders a track may be registered with.
 pub const HOLDERS_MAX: usize = 64;
 /// The most channels one settlement transaction may carry.
