@@ -150,13 +150,14 @@ pub fn devnet(
     data: &Path,
     http: SocketAddr,
     settle_interval: std::time::Duration,
+    params: ParamsFile,
     json: bool,
 ) -> Result<(), NodeCmdError> {
     std::fs::create_dir_all(data).map_err(io("cannot create", data))?;
     let genesis_path = data.join("genesis.json");
     let provider_key = SecretKey::from_seed(devnet_validator_seed());
     if !genesis_path.exists() {
-        let mut genesis = local_genesis(DEVNET_CHAIN_ID, ParamsFile::default());
+        let mut genesis = local_genesis(DEVNET_CHAIN_ID, params);
         // The provider pays settlement fees.
         genesis.assets[0]
             .balances
