@@ -48,6 +48,28 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
     Ok(ms)
 }
 
+/// A duration in words: `24 h`, `1 d 6 h`, `2.5 s`.
+pub fn human_ms(ms: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "min"),
+        (1_000, "s"),
+    ];
+    if ms < 1_000 {
+        return format!("{ms} ms");
+    }
+    let mut parts = Vec::new();
+    let mut left = ms;
+    for (size, unit) in UNITS {
+        if left >= size && parts.len() < 2 {
+            parts.push(format!("{} {unit}", left / size));
+            left %= size;
+        }
+    }
+    parts.join(" ")
+}
+
 /// A time in ms since the Unix epoch as `2026-11-28 02:50:00 UTC` (proleptic Gregorian).
 pub fn utc(ms: u64) -> String {
     let secs = ms / 1000;
@@ -371,8 +393,8 @@ pub fn withdraw(w: &Wallet, id: &str, send: SendOpts<'_>) -> Result<(), CliError
         let message = if now < doc.closing_ms() {
             format!(
                 "channel {id} is still open: close it first (`cadenza channel close {id}`), then \
-                 withdraw after its settlement window ({} ms)",
-                s.params.challenge_window_ms
+                 withdraw after its settlement window ({})",
+                human_ms(s.params.challenge_window_ms)
             )
         } else {
             format!(
@@ -450,6 +472,14 @@ mod tests {
         assert!(parse_duration("-1d").is_err());
         assert!(parse_duration("0s").unwrap_err().contains("some time"));
         assert!(parse_duration("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn durations_print_in_words() {
+        assert_eq!(human_ms(500), "500 ms");
+        assert_eq!(human_ms(2_000), "2 s");
+        assert_eq!(human_ms(86_400_000), "1 d");
+        assert_eq!(human_ms(30 * 3_600_000 + 5_000), "1 d 6 h");
     }
 
     #[test]
