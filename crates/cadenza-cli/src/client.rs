@@ -540,6 +540,33 @@ impl NodeClient {
         self.answer(what, result).map(|(_, doc)| doc)
     }
 
+    /// POSTs a file's bytes to `path` (`application/octet-stream`, with its length), drawing a
+    /// progress bar on standard error when `progress`; returns the JSON answer.
+    pub fn upload(
+        &self,
+        path: &str,
+        body: &[u8],
+        what: &str,
+        progress: bool,
+    ) -> Result<Value, ClientError> {
+        let mut reader = Progress {
+            data: body,
+            pos: 0,
+            shown: None,
+            draw: progress,
+        };
+        let result = self
+            .agent
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/octet-stream")
+            .header("content-length", body.len().to_string())
+            .send(ureq::SendBody::from_reader(&mut reader));
+        if progress {
+            eprintln!();
+        }
+        self.answer(what, result).map(|(_, doc)| doc)
+    }
+
     /// `POST /v1/txs` with the transaction's canonical encoding in hex.
     pub fn submit(&self, stx: &SignedTransaction) -> Result<TxDoc, ClientError> {
         let what = "the transaction";
@@ -564,6 +591,37 @@ impl NodeClient {
             ),
             "the transaction status request",
         )
+    }
+}
+
+/// A request body read from memory that draws its progress (`[#####.....]  42%  1.2/2.9 MB`).
+struct Progress<'a> {
+    data: &'a [u8],
+    pos: usize,
+    shown: Option<usize>,
+    draw: bool,
+}
+
+impl std::io::Read for Progress<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(64 * 1024).min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        let total = self.data.len().max(1);
+        let percent = self.pos * 100 / total;
+        if self.draw && self.shown != Some(percent) {
+            self.shown = Some(percent);
+            let filled = percent / 5;
+            let mb = |b: usize| format!("{}.{}", b / 1_000_000, b % 1_000_000 / 100_000);
+            eprint!(
+                "\ruploading [{}{}] {percent:>3}%  {}/{} MB",
+                "#".repeat(filled),
+                ".".repeat(20 - filled),
+                mb(self.pos),
+                mb(self.data.len())
+            );
+        }
+        Ok(n)
     }
 }
 

@@ -677,9 +677,11 @@ pub fn publish(w: &Wallet, args: &PublishArgs<'_>) -> Result<(), CliError> {
     let key = w.open_key(&s)?;
 
     // Upload.
+    use std::io::IsTerminal as _;
+    let progress = !w.json && std::io::stderr().is_terminal();
     if !w.json {
         eprintln!(
-            "uploading {} ({} bytes, {} {})...",
+            "uploading {} ({} bytes, {} {})",
             args.file.display(),
             checked.bytes.len(),
             checked.analysis.probe.format.as_str(),
@@ -688,12 +690,7 @@ pub fn publish(w: &Wallet, args: &PublishArgs<'_>) -> Result<(), CliError> {
     }
     let up = w
         .client
-        .post(
-            "/v1/uploads",
-            "application/octet-stream",
-            &checked.bytes,
-            "the upload",
-        )
+        .upload("/v1/uploads", &checked.bytes, "the upload", progress)
         .map_err(WalletError::from)?;
     let upload = up["upload"].as_str().unwrap_or_default().to_owned();
     if upload.len() != 64 || !upload.bytes().all(|b| b.is_ascii_hexdigit()) {
