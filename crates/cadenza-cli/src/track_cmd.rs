@@ -253,36 +253,52 @@ fn track_json(chain: &Chain, doc: &TrackDoc, raw: bool) -> Result<(Value, String
     } else {
         doc.licence.territories.join(", ")
     };
-    let validity = match doc.licence.valid_until_ms {
-        Some(until) => format!(
-            "from {} until {}",
-            crate::channel_cmd::utc(doc.licence.valid_from_ms),
-            crate::channel_cmd::utc(until)
-        ),
-        None => format!(
-            "from {}",
-            crate::channel_cmd::utc(doc.licence.valid_from_ms)
-        ),
+    let utc = crate::channel_cmd::utc;
+    let validity = match (doc.licence.valid_from_ms, doc.licence.valid_until_ms) {
+        (0, None) => "no time limit".to_owned(),
+        (from, None) => format!("from {}", utc(from)),
+        (from, Some(until)) => format!("from {} until {}", utc(from), utc(until)),
     };
-    let text = format!(
-        "track     {}\ntitle     {}\nartist    {}\nisrc      {}\ncontroller {}\nprice     {} per stream (at least {} s played)\nuses      {}\nwhere     {territories}\nvalid     {validity}\nlicence   {}\nshares    {TOTAL_SHARES} {shares_symbol} (asset {})\nstreams   {}\nregistered {}",
-        doc.id,
-        doc.title,
-        doc.artist,
-        doc.isrc.as_deref().unwrap_or("-"),
-        doc.controller,
-        chain.assets.show_maybe_raw(&price_asset, price, raw),
-        doc.licence.min_play_ms / 1000,
-        doc.licence.uses.join(", "),
-        if doc.licence.url.is_empty() {
-            "-"
-        } else {
-            &doc.licence.url
-        },
-        doc.shares_asset,
-        doc.streams,
-        crate::channel_cmd::utc(doc.registered_ms),
-    );
+    let rows = [
+        ("track", doc.id.clone()),
+        ("title", doc.title.clone()),
+        ("artist", doc.artist.clone()),
+        ("isrc", doc.isrc.clone().unwrap_or_else(|| "-".into())),
+        ("controller", doc.controller.clone()),
+        (
+            "price",
+            format!(
+                "{} per stream (at least {} s played)",
+                chain.assets.show_maybe_raw(&price_asset, price, raw),
+                doc.licence.min_play_ms / 1000
+            ),
+        ),
+        ("uses", doc.licence.uses.join(", ")),
+        ("where", territories),
+        ("valid", validity),
+        (
+            "licence",
+            if doc.licence.url.is_empty() {
+                "-".into()
+            } else {
+                doc.licence.url.clone()
+            },
+        ),
+        (
+            "shares",
+            format!(
+                "{TOTAL_SHARES} {shares_symbol} (asset {})",
+                doc.shares_asset
+            ),
+        ),
+        ("streams", doc.streams.to_string()),
+        ("registered", utc(doc.registered_ms)),
+    ];
+    let text = rows
+        .iter()
+        .map(|(label, value)| format!("{label:<11}{value}"))
+        .collect::<Vec<_>>()
+        .join("\n");
     Ok((out, text))
 }
 
@@ -307,7 +323,8 @@ pub fn info(w: &Wallet, track: &str, raw: bool) -> Result<(), CliError> {
         out["yours"] =
             json!({ "account": me.to_did(), "shares": held.get().to_string(), "percent": pct });
         text.push_str(&format!(
-            "\nyours     {held} shares ({pct}%) held by {} ({})",
+            "\n{:<11}{held} shares ({pct}%) held by {} ({})",
+            "yours",
             me.to_did(),
             name.unwrap_or_default()
         ));

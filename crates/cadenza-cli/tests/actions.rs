@@ -404,8 +404,8 @@ fn holders_verify_claim_and_sell_shares_and_bad_publish_input_sends_nothing() {
     assert_eq!(info["streams"], 0);
     assert_eq!(info["yours"]["shares"], "600000");
     let text = stdout(&success(run(&["track", "info", &track])));
-    assert!(text.contains("price     0.001 CUSD per stream"), "{text}");
-    assert!(text.contains("artist    Sine Collective"), "{text}");
+    assert!(text.contains("price      0.001 CUSD per stream"), "{text}");
+    assert!(text.contains("artist     Sine Collective"), "{text}");
 
     // track verify: offline and against the ledger.
     let v = json(&success(run(&[
