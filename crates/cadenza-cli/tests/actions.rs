@@ -453,6 +453,36 @@ fn holders_verify_claim_and_sell_shares_and_bad_publish_input_sends_nothing() {
         10,
         "unreadable_audio",
     );
+    // Signed by someone who neither controls the track nor holds shares.
+    let fan_key = export(&run, "fan");
+    let (_, by_fan, _) = tagged_song(&fan_key);
+    let by_fan_path = home.path().join("by-fan.wav");
+    std::fs::write(&by_fan_path, &by_fan.bytes).unwrap();
+    let m = refused(
+        &run(&["track", "verify", by_fan_path.to_str().unwrap(), "--json"]),
+        10,
+        "issuer_not_a_holder",
+    );
+    assert!(m.contains("neither controls"), "{m}");
+    // Signed by the artist with other terms than the ledger's.
+    let (_, _, mut terms) = tagged_song(&artist_key);
+    terms.price.amount = Amount::new(500);
+    let cheaper = cadenza_content::sign_and_embed(
+        &untagged,
+        &cadenza_content::LicenceFields::default(),
+        &artist_key,
+        terms,
+        devnet_chain(),
+    )
+    .unwrap();
+    let cheaper_path = home.path().join("cheaper.wav");
+    std::fs::write(&cheaper_path, &cheaper.bytes).unwrap();
+    let out = run(&["track", "verify", cheaper_path.to_str().unwrap(), "--json"]);
+    refused(&out, 10, "licence_differs");
+    assert_eq!(
+        json(&out)["error"]["verdict"]["offline"]["verdict"],
+        "valid"
+    );
     let other = TrackId::from_essence(&Hash([9; 32])).to_string();
     refused(
         &run(&[
@@ -486,7 +516,6 @@ fn holders_verify_claim_and_sell_shares_and_bad_publish_input_sends_nothing() {
         "--json",
     ])));
     let channel: ChannelId = opened["channel"].as_str().unwrap().parse().unwrap();
-    let fan_key = export(&run, "fan");
     let now = get(&format!("{url}/v1/status")).1["block_time_ms"]
         .as_u64()
         .unwrap();
