@@ -446,7 +446,15 @@ pub fn verify(w: &Wallet, file: &Path, track: Option<&str>, offline: bool) -> Re
         return Ok(());
     }
     let track_id = wanted.unwrap_or(claim.ledger.track_id);
-    let status = w.client.status().map_err(WalletError::from)?;
+    let status = w.client.status().map_err(|e| match e {
+        e @ crate::client::ClientError::Unreachable { .. } => CliError::Failed {
+            code: "node_unreachable".into(),
+            message: format!("{e}; or check the file alone with --offline"),
+            exit: 5,
+            details: None,
+        },
+        e => WalletError::from(e).into(),
+    })?;
     let chain_id =
         ChainId::new(&status.chain_id).map_err(|e| bad(w, "the status request", e.to_string()))?;
     let Some(doc) = w.client.track(&track_id).map_err(WalletError::from)? else {
