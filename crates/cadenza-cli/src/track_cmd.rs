@@ -828,3 +828,36 @@ pub fn publish(w: &Wallet, args: &PublishArgs<'_>) -> Result<(), CliError> {
     print(w.json, &out, &text);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isrcs_read_with_or_without_hyphens() {
+        assert_eq!(parse_isrc("GB-AYE-24-00001").unwrap(), "GBAYE2400001");
+        assert_eq!(parse_isrc("gbaye2400001").unwrap(), "GBAYE2400001");
+        for bad in ["XX-1", "GB-AYE-24-0000A", "1BAYE2400001", ""] {
+            let e = parse_isrc(bad).unwrap_err();
+            assert!(e.to_string().contains("is not an ISRC"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn shares_are_whole_or_a_percentage() {
+        assert_eq!(parse_shares("250000").unwrap().get(), 250_000);
+        assert_eq!(parse_shares("12.5%").unwrap().get(), 125_000);
+        assert_eq!(parse_shares("0.0001%").unwrap().get(), 1);
+        for (bad, why) in [
+            ("1.5", "whole"),
+            ("0", "zero"),
+            ("-3", "negative"),
+            ("1000001", "only 1,000,000"),
+            ("0.00001%", "4 decimal places"),
+            ("abc", "not a decimal number"),
+        ] {
+            let e = parse_shares(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+}
