@@ -193,6 +193,136 @@ impl TxDoc {
     }
 }
 
+/// An amount as the API serves it: an asset id and base units.
+#[derive(Clone, Debug, Deserialize)]
+pub struct AmountField {
+    /// The asset id (hex).
+    pub asset: String,
+    /// Base units, as a decimal string.
+    pub amount: String,
+}
+
+impl AmountField {
+    /// The asset id and the amount.
+    pub fn parse(&self) -> Result<(AssetId, Amount), String> {
+        Ok((
+            parse_asset_id(&self.asset)?,
+            parse_base_units(&self.amount)?,
+        ))
+    }
+}
+
+/// A payment channel as `/v1/channels/{id}` serves it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ChannelDoc {
+    /// The channel id (hex).
+    pub id: String,
+    /// The listener who opened it (did:key).
+    pub owner: String,
+    /// The provider it pays (did:key).
+    pub provider: String,
+    /// Everything deposited.
+    pub deposit: AmountField,
+    /// What settlements have paid out of it.
+    pub settled: AmountField,
+    /// What is left in escrow.
+    pub escrow: AmountField,
+    /// How many receipts have been settled.
+    pub settled_seq: u64,
+    /// When it closes by itself (block time, ms).
+    pub expiry_ms: u64,
+    /// When it was closed, if it was.
+    pub closed_ms: Option<u64>,
+}
+
+impl ChannelDoc {
+    /// When it stopped or stops being open: the earlier of its close and its expiry.
+    pub fn closing_ms(&self) -> u64 {
+        self.closed_ms
+            .map_or(self.expiry_ms, |c| c.min(self.expiry_ms))
+    }
+}
+
+/// Licence terms as the API serves them.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LicenceDoc {
+    /// The price of one stream.
+    pub price: AmountField,
+    /// The uses allowed, by name.
+    pub uses: Vec<String>,
+    /// Where it applies (empty: worldwide).
+    pub territories: Vec<String>,
+    /// Start of validity (ms).
+    pub valid_from_ms: u64,
+    /// End of validity (ms), exclusive.
+    pub valid_until_ms: Option<u64>,
+    /// The licence's text.
+    pub url: String,
+    /// The least play time that makes a stream.
+    pub min_play_ms: u32,
+}
+
+impl LicenceDoc {
+    /// The ledger's `Licence` these terms describe.
+    pub fn to_licence(&self) -> Result<cadenza_types::Licence, String> {
+        use cadenza_types::{Licence, Price, Territory, Uses};
+        let (asset, amount) = self.price.parse()?;
+        let mut uses = Uses::none();
+        for name in &self.uses {
+            uses = uses.with(match name.as_str() {
+                "stream" => Uses::STREAM,
+                "download" => Uses::DOWNLOAD,
+                "sync" => Uses::SYNC,
+                "remix" => Uses::REMIX,
+                other => return Err(format!("unknown use `{other}`")),
+            });
+        }
+        let territories = self
+            .territories
+            .iter()
+            .map(|t| Territory::new(t).ok_or_else(|| format!("`{t}` is not a territory")))
+            .collect::<Result<_, _>>()?;
+        Ok(Licence {
+            price: Price { asset, amount },
+            uses,
+            territories,
+            valid_from_ms: self.valid_from_ms,
+            valid_until_ms: self.valid_until_ms,
+            url: self.url.clone(),
+            min_play_ms: self.min_play_ms,
+        })
+    }
+}
+
+/// A track as `/v1/tracks/{id}` serves it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TrackDoc {
+    /// The track id (hex).
+    pub id: String,
+    /// Who registered it and may update its licence (did:key).
+    pub controller: String,
+    /// The essence id's hash (hex).
+    pub essence_id: String,
+    /// The blob id (hex).
+    pub blob_id: String,
+    /// The title.
+    pub title: String,
+    /// The artist.
+    pub artist: String,
+    /// The ISRC.
+    pub isrc: Option<String>,
+    /// The licence in force.
+    pub licence: LicenceDoc,
+    /// The royalty shares' asset id (hex).
+    pub shares_asset: String,
+    /// The assets it has earned revenue in (hex).
+    pub revenue_assets: Vec<String>,
+    /// When it was registered (block time, ms).
+    pub registered_ms: u64,
+    /// How many streams have settled.
+    pub streams: u64,
+}
+
 /// A connection to one node.
 pub struct NodeClient {
     url: String,
@@ -348,6 +478,95 @@ impl NodeClient {
         ))
     }
 
+    /// `GET /v1/channels/{id}`, or `None` if there is no such channel.
+    pub fn channel(
+        &self,
+        id: &cadenza_types::ChannelId,
+    ) -> Result<Option<ChannelDoc>, ClientError> {
+        match self.get(&format!("/v1/channels/{id}"), "the channel request") {
+            Ok(doc) => Ok(Some(doc)),
+            Err(ClientError::Api { code, .. }) if code == "unknown_channel" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v1/tracks/{id}`, or `None` if there is no such track.
+    pub fn track(&self, id: &cadenza_types::TrackId) -> Result<Option<TrackDoc>, ClientError> {
+        match self.get(&format!("/v1/tracks/{id}"), "the track request") {
+            Ok(doc) => Ok(Some(doc)),
+            Err(ClientError::Api { code, .. }) if code == "unknown_track" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v1/accounts/{did}/balances/{asset}`: base units.
+    pub fn balance(&self, account: &AccountId, asset: &AssetId) -> Result<Amount, ClientError> {
+        let what = "the balance request";
+        let doc: AmountField = self.get(
+            &format!("/v1/accounts/{}/balances/{asset}", account.to_did()),
+            what,
+        )?;
+        parse_base_units(&doc.amount).map_err(|why| self.bad_answer(what, why))
+    }
+
+    /// `GET /v1/provider`: the account of the provider this node runs, or `None` if it runs none.
+    pub fn provider(&self) -> Result<Option<AccountId>, ClientError> {
+        let what = "the provider request";
+        match self.get::<Value>("/v1/provider", what) {
+            Ok(doc) => {
+                let did = doc["account"].as_str().unwrap_or_default();
+                AccountId::from_did(did)
+                    .map(Some)
+                    .map_err(|e| self.bad_answer(what, e.to_string()))
+            }
+            Err(ClientError::Api { code, .. }) if code == "not_a_provider" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// POSTs `body` with `content_type` to `path` and returns the JSON answer.
+    pub fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+        what: &str,
+    ) -> Result<Value, ClientError> {
+        let result = self
+            .agent
+            .post(format!("{}{path}", self.url))
+            .header("content-type", content_type)
+            .send(body);
+        self.answer(what, result).map(|(_, doc)| doc)
+    }
+
+    /// POSTs a file's bytes to `path` (`application/octet-stream`, with its length), drawing a
+    /// progress bar on standard error when `progress`; returns the JSON answer.
+    pub fn upload(
+        &self,
+        path: &str,
+        body: &[u8],
+        what: &str,
+        progress: bool,
+    ) -> Result<Value, ClientError> {
+        let mut reader = Progress {
+            data: body,
+            pos: 0,
+            shown: None,
+            draw: progress,
+        };
+        let result = self
+            .agent
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/octet-stream")
+            .header("content-length", body.len().to_string())
+            .send(ureq::SendBody::from_reader(&mut reader));
+        if progress {
+            eprintln!();
+        }
+        self.answer(what, result).map(|(_, doc)| doc)
+    }
+
     /// `POST /v1/txs` with the transaction's canonical encoding in hex.
     pub fn submit(&self, stx: &SignedTransaction) -> Result<TxDoc, ClientError> {
         let what = "the transaction";
@@ -372,6 +591,37 @@ impl NodeClient {
             ),
             "the transaction status request",
         )
+    }
+}
+
+/// A request body read from memory that draws its progress (`[#####.....]  42%  1.2/2.9 MB`).
+struct Progress<'a> {
+    data: &'a [u8],
+    pos: usize,
+    shown: Option<usize>,
+    draw: bool,
+}
+
+impl std::io::Read for Progress<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(64 * 1024).min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        let total = self.data.len().max(1);
+        let percent = self.pos * 100 / total;
+        if self.draw && self.shown != Some(percent) {
+            self.shown = Some(percent);
+            let filled = percent / 5;
+            let mb = |b: usize| format!("{}.{}", b / 1_000_000, b % 1_000_000 / 100_000);
+            eprint!(
+                "\ruploading [{}{}] {percent:>3}%  {}/{} MB",
+                "#".repeat(filled),
+                ".".repeat(20 - filled),
+                mb(self.pos),
+                mb(self.data.len())
+            );
+        }
+        Ok(n)
     }
 }
 

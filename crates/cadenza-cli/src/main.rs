@@ -4,10 +4,14 @@
 //! or one JSON document with `--json`); the work is done by the library crates. Errors carry a
 //! stable code, a message that says what to do, and an exit status (see [`CliError`]).
 
+mod amounts;
+mod channel_cmd;
 mod client;
 mod config;
 mod keystore;
 mod node_cmd;
+mod splits;
+mod track_cmd;
 mod wallet_cmd;
 
 use std::io::{IsTerminal, Read};
@@ -15,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cadenza_types::SecretKey;
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -61,6 +65,10 @@ enum Command {
         /// How often the devnet's provider settles the vouchers it has acknowledged.
         #[arg(long, value_name = "MS", default_value_t = 5_000)]
         settle_interval_ms: u64,
+        /// A new chain's challenge window (how long after a channel closes its provider may
+        /// still settle) [default: 10 s]. Only read when the devnet's genesis is created.
+        #[arg(long, value_name = "MS")]
+        challenge_window_ms: Option<u64>,
     },
     /// Set up a network of several validators on this machine.
     #[command(subcommand)]
@@ -115,6 +123,25 @@ enum Command {
     /// Transactions.
     #[command(subcommand)]
     Tx(TxCommand),
+    /// A listener's payment channels to a provider: open, top up, close, withdraw, show.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// A track's royalty shares (an ordinary asset: 1,000,000 per track).
+    #[command(subcommand)]
+    Shares(SharesCommand),
+    /// Claim the signer's share of what a track earned, signed by --key.
+    Claim {
+        /// The track id (64 hex digits).
+        track: String,
+        /// The revenue asset [default: the asset of the track's price].
+        #[arg(long, value_name = "SYMBOL|ID")]
+        asset: Option<String>,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Tracks: publish, verify a file's licence, show one.
+    #[command(subcommand)]
+    Track(TrackCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -146,6 +173,153 @@ enum KeysCommand {
     Show {
         /// The key's name.
         name: String,
+    },
+}
+
+/// How a transaction is sent.
+#[derive(Args, Debug, Clone)]
+struct SendArgs {
+    /// The fee in whole units of the native asset [default: the chain's minimum].
+    #[arg(long, value_name = "AMOUNT")]
+    fee: Option<String>,
+    /// The nonce [default: the account's next, past its transactions pending at the node].
+    #[arg(long, value_name = "N")]
+    nonce: Option<u64>,
+    /// Return once the node has accepted it, without waiting for the commit.
+    #[arg(long)]
+    no_wait: bool,
+}
+
+impl SendArgs {
+    fn opts(&self) -> wallet_cmd::SendOpts<'_> {
+        wallet_cmd::SendOpts {
+            fee: self.fee.as_deref(),
+            nonce: self.nonce,
+            no_wait: self.no_wait,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum ChannelCommand {
+    /// Open a channel to a provider, escrowing a deposit: `channel open --deposit 5CUSD`.
+    /// Prints the channel's id.
+    Open {
+        /// The provider: a did:key or a key name [default: the node's own provider].
+        #[arg(long, value_name = "DID")]
+        provider: Option<String>,
+        /// The deposit with its asset: `5CUSD`, `"5 CUSD"`.
+        #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
+        deposit: String,
+        /// How long the channel stays open, in block time: 30d, 12h, 90m, 45s.
+        #[arg(long, value_name = "DURATION", default_value = channel_cmd::DEFAULT_EXPIRY)]
+        expiry: String,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Add to an open channel's deposit (its owner only): `channel topup ID 2.5CUSD`.
+    Topup {
+        /// The channel id (64 hex digits).
+        id: String,
+        /// The amount, in the channel's asset (its symbol optional).
+        #[arg(allow_hyphen_values = true)]
+        amount: String,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Close a channel (owner or provider): its provider may settle during the challenge
+    /// window; then `withdraw` returns the rest.
+    Close {
+        /// The channel id.
+        id: String,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Return what is left in a closed channel to its owner, after the challenge window.
+    Withdraw {
+        /// The channel id.
+        id: String,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+    /// Show a channel: deposit, settled, escrow, state.
+    Show {
+        /// The channel id.
+        id: String,
+        /// Show base units instead of whole units.
+        #[arg(long)]
+        raw: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SharesCommand {
+    /// Send some of a track's royalty shares: `shares transfer TRACK 250000 --to DID` or `25%`.
+    Transfer {
+        /// The track id.
+        track: String,
+        /// How many shares: a whole number, or a percentage of the track (`12.5%`).
+        #[arg(allow_hyphen_values = true)]
+        amount: String,
+        /// The recipient: a did:key or a key name.
+        #[arg(long, value_name = "DID")]
+        to: String,
+        #[command(flatten)]
+        send: SendArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TrackCommand {
+    /// Show a track: title, artist, licence, price, shares, streams.
+    Info {
+        /// The track id.
+        track: String,
+        /// Show base units instead of whole units.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Check a file's signed licence: offline from the file alone, then against the ledger.
+    /// Exits 0 when valid, 10 when not.
+    Verify {
+        /// The audio file.
+        file: PathBuf,
+        /// The track to check against [default: the one the file's claim names].
+        #[arg(long, value_name = "ID")]
+        track: Option<String>,
+        /// Check the file alone; do not ask the node.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Publish a recording: upload, sign and embed its licence, register it with its split.
+    /// `track publish song.flac --split singer=60% --split producer=40% --price 0.002cUSD`.
+    Publish {
+        /// The audio file (FLAC, MP3, Ogg, WAV).
+        file: PathBuf,
+        /// A holder of the royalty shares and their part: `NAME=60%` or `did:key:z6Mk...=40%`
+        /// (up to 4 decimals; the parts sum to 100%). Repeat for each holder.
+        #[arg(long = "split", value_name = "HOLDER=PERCENT", required = true)]
+        splits: Vec<String>,
+        /// The price of one stream with its asset: `0.002CUSD`.
+        #[arg(long, value_name = "AMOUNT", allow_hyphen_values = true)]
+        price: String,
+        /// The title [default: the file's name without its extension].
+        #[arg(long)]
+        title: Option<String>,
+        /// The artist as credited [default: the signing key's name].
+        #[arg(long)]
+        artist: Option<String>,
+        /// The ISRC (`GB-AYE-24-00001` or `GBAYE2400001`).
+        #[arg(long)]
+        isrc: Option<String>,
+        /// The URL of the licence's text.
+        #[arg(long, value_name = "URL", default_value = "")]
+        licence_url: String,
+        /// Uses allowed besides streaming: download, sync, remix (comma-separated).
+        #[arg(long, value_name = "USES", value_delimiter = ',')]
+        allow: Vec<String>,
+        #[command(flatten)]
+        send: SendArgs,
     },
 }
 
@@ -215,6 +389,16 @@ enum CliError {
     Node(#[from] node_cmd::NodeCmdError),
     #[error(transparent)]
     Wallet(#[from] wallet_cmd::WalletError),
+    #[error(transparent)]
+    Split(#[from] splits::SplitError),
+    /// A failure with its own code and exit status.
+    #[error("{message}")]
+    Failed {
+        code: String,
+        message: String,
+        exit: u8,
+        details: Option<serde_json::Value>,
+    },
 }
 
 impl From<client::ClientError> for CliError {
@@ -244,6 +428,13 @@ impl CliError {
             CliError::Genesis(_) => "invalid_genesis",
             CliError::Node(e) => e.code(),
             CliError::Wallet(e) => e.code(),
+            CliError::Split(e) => match e {
+                splits::SplitError::Sum { .. } => "splits_sum",
+                splits::SplitError::Duplicate(_) => "duplicate_holder",
+                splits::SplitError::BadHolder { .. } => "bad_account",
+                _ => "bad_split",
+            },
+            CliError::Failed { code, .. } => code,
         }
     }
 
@@ -259,6 +450,8 @@ impl CliError {
                 4
             }
             CliError::Wallet(e) => e.exit_code(),
+            CliError::Split(_) => 6,
+            CliError::Failed { exit, .. } => *exit,
             _ => 1,
         }
     }
@@ -267,6 +460,7 @@ impl CliError {
     fn details(&self) -> Option<serde_json::Value> {
         match self {
             CliError::Wallet(e) => e.details(),
+            CliError::Failed { details, .. } => details.clone(),
             _ => None,
         }
     }
@@ -444,10 +638,77 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Tx(TxCommand::Status { hash, wait_ms }) => {
             wallet_cmd::tx_status(&wallet(&cli)?, hash, *wait_ms)
         }
+        Command::Channel(c) => {
+            let w = wallet(&cli)?;
+            match c {
+                ChannelCommand::Open {
+                    provider,
+                    deposit,
+                    expiry,
+                    send,
+                } => channel_cmd::open(
+                    &w,
+                    &channel_cmd::OpenArgs {
+                        provider: provider.as_deref(),
+                        deposit,
+                        expiry,
+                        send: send.opts(),
+                    },
+                ),
+                ChannelCommand::Topup { id, amount, send } => {
+                    channel_cmd::topup(&w, id, amount, send.opts())
+                }
+                ChannelCommand::Close { id, send } => channel_cmd::close(&w, id, send.opts()),
+                ChannelCommand::Withdraw { id, send } => channel_cmd::withdraw(&w, id, send.opts()),
+                ChannelCommand::Show { id, raw } => channel_cmd::show(&w, id, *raw),
+            }
+        }
+        Command::Shares(SharesCommand::Transfer {
+            track,
+            amount,
+            to,
+            send,
+        }) => track_cmd::shares_transfer(&wallet(&cli)?, track, amount, to, send.opts()),
+        Command::Claim { track, asset, send } => {
+            track_cmd::claim(&wallet(&cli)?, track, asset.as_deref(), send.opts())
+        }
+        Command::Track(TrackCommand::Info { track, raw }) => {
+            track_cmd::info(&wallet(&cli)?, track, *raw)
+        }
+        Command::Track(TrackCommand::Verify {
+            file,
+            track,
+            offline,
+        }) => track_cmd::verify(&wallet(&cli)?, file, track.as_deref(), *offline),
+        Command::Track(TrackCommand::Publish {
+            file,
+            splits,
+            price,
+            title,
+            artist,
+            isrc,
+            licence_url,
+            allow,
+            send,
+        }) => track_cmd::publish(
+            &wallet(&cli)?,
+            &track_cmd::PublishArgs {
+                file,
+                splits,
+                price,
+                title: title.as_deref(),
+                artist: artist.as_deref(),
+                isrc: isrc.as_deref(),
+                licence_url,
+                allow,
+                send: send.opts(),
+            },
+        ),
         Command::Devnet {
             data,
             http,
             settle_interval_ms,
+            challenge_window_ms,
         } => {
             let data = match data {
                 Some(d) => d.clone(),
@@ -457,6 +718,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 &data,
                 *http,
                 std::time::Duration::from_millis(*settle_interval_ms),
+                cadenza_node::genesis_file::ParamsFile {
+                    challenge_window_ms: *challenge_window_ms,
+                    ..Default::default()
+                },
                 cli.json,
             )?)
         }

@@ -154,17 +154,22 @@ pub fn devnet(
     data: &Path,
     http: SocketAddr,
     settle_interval: std::time::Duration,
+    params: ParamsFile,
     json: bool,
 ) -> Result<(), NodeCmdError> {
     std::fs::create_dir_all(data).map_err(io("cannot create", data))?;
     let genesis_path = data.join("genesis.json");
     let provider_key = SecretKey::from_seed(devnet_validator_seed());
     if !genesis_path.exists() {
-        // Short demo tracks, and a close that completes while you watch.
+        // Short demo tracks, and a close that completes while you watch, unless asked otherwise.
         let params = ParamsFile {
-            min_play_ms: Some(cadenza_node::catalogue::DEMO_MIN_PLAY_MS),
-            challenge_window_ms: Some(DEVNET_CHALLENGE_WINDOW_MS),
-            ..ParamsFile::default()
+            min_play_ms: params
+                .min_play_ms
+                .or(Some(cadenza_node::catalogue::DEMO_MIN_PLAY_MS)),
+            challenge_window_ms: params
+                .challenge_window_ms
+                .or(Some(DEVNET_CHALLENGE_WINDOW_MS)),
+            ..params
         };
         let mut genesis = local_genesis(DEVNET_CHAIN_ID, params);
         // The provider pays settlement fees; the demo artists pay for registering the demo

@@ -12,13 +12,11 @@ use std::time::{Duration, Instant};
 
 use cadenza_types::{
     AccountId, Action, Amount, AssetId, ChainId, Hash, SecretKey, SignedTransaction, Transaction,
-    amount::ParseAmountError,
 };
 use serde_json::{Value, json};
 
-use crate::client::{
-    AssetDoc, ClientError, NodeClient, StatusDoc, TxDoc, parse_asset_id, parse_base_units,
-};
+use crate::amounts::{Assets, amount_arg, bad_amount, show, split_amount};
+use crate::client::{ClientError, NodeClient, StatusDoc, TxDoc, parse_asset_id, parse_base_units};
 use crate::keystore::{KeyDir, Keystore, valid_name};
 use crate::{CliError, passphrase};
 
@@ -71,6 +69,50 @@ pub enum WalletError {
         /// Their ids, comma-separated.
         ids: String,
     },
+    /// Not an id of the kind expected.
+    #[error("`{text}` is not a {what}: expected 64 hex digits")]
+    BadId {
+        /// What kind of id.
+        what: &'static str,
+        /// What was given.
+        text: String,
+    },
+    /// No such thing on the chain.
+    #[error("the chain has no {what} {id}: {hint}")]
+    Unknown {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+        /// What to do.
+        hint: &'static str,
+    },
+    /// An argument refused before sending.
+    #[error("{what}: {why}")]
+    BadArgument {
+        /// Which argument.
+        what: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+    /// The key may not act on this object.
+    #[error("{message}")]
+    NotYours {
+        /// What and why, in words.
+        message: String,
+    },
+    /// The channel is not in a state that allows this.
+    #[error("{message}")]
+    ChannelState {
+        /// What and why, in words.
+        message: String,
+    },
+    /// The ledger would refuse it: nothing to do.
+    #[error("{message}")]
+    Nothing {
+        /// What and why, in words.
+        message: String,
+    },
     /// Not a transaction hash.
     #[error("`{0}` is not a transaction hash: expected 64 hex digits")]
     BadHash(String),
@@ -120,6 +162,16 @@ impl WalletError {
             WalletError::UnknownAsset(_) => "unknown_asset",
             WalletError::AmbiguousAsset { .. } => "ambiguous_asset",
             WalletError::BadHash(_) => "bad_hash",
+            WalletError::BadId { .. } => "bad_id",
+            WalletError::Unknown { what, .. } => match *what {
+                "channel" => "unknown_channel",
+                "track" => "unknown_track",
+                _ => "unknown",
+            },
+            WalletError::BadArgument { .. } => "bad_argument",
+            WalletError::NotYours { .. } => "not_yours",
+            WalletError::ChannelState { .. } => "channel_state",
+            WalletError::Nothing { .. } => "nothing_to_do",
             WalletError::NoFaucet(_) => "no_faucet",
             WalletError::InsufficientFunds { .. } => "insufficient_funds",
             WalletError::TxFailed(_) => "tx_failed",
@@ -138,6 +190,12 @@ impl WalletError {
             | WalletError::UnknownAsset(_)
             | WalletError::AmbiguousAsset { .. }
             | WalletError::BadHash(_)
+            | WalletError::BadId { .. }
+            | WalletError::Unknown { .. }
+            | WalletError::BadArgument { .. }
+            | WalletError::NotYours { .. }
+            | WalletError::ChannelState { .. }
+            | WalletError::Nothing { .. }
             | WalletError::NoFaucet(_) => 6,
             WalletError::InsufficientFunds { .. } => 7,
             WalletError::Node(ClientError::Api { .. }) | WalletError::TxFailed(_) => 8,
@@ -195,73 +253,7 @@ pub struct Wallet {
     pub json: bool,
 }
 
-/// Assets by id, as the node lists them.
-struct Assets(BTreeMap<AssetId, AssetDoc>);
-
-impl Assets {
-    fn fetch(client: &NodeClient) -> Result<Assets, ClientError> {
-        let mut map = BTreeMap::new();
-        for doc in client.assets()? {
-            let id = parse_asset_id(&doc.id).map_err(|why| bad_answer(client, "assets", why))?;
-            map.insert(id, doc);
-        }
-        Ok(Assets(map))
-    }
-
-    /// `amount` of `asset` in whole units with its symbol, or in base units with the asset id if
-    /// the asset is unknown.
-    fn show(&self, asset: &AssetId, amount: Amount) -> String {
-        show(self.0.get(asset), asset, amount)
-    }
-
-    fn json(&self, asset: &AssetId, amount: Amount) -> Value {
-        let mut value = json!({ "asset": asset.to_string(), "amount": amount.get().to_string() });
-        if let Some(doc) = self.0.get(asset) {
-            value["symbol"] = json!(doc.symbol);
-            value["decimals"] = json!(doc.decimals);
-            value["display"] = json!(self.show(asset, amount));
-        }
-        value
-    }
-
-    /// The asset named by `name`: its id (64 hex digits) or its symbol, in any case.
-    fn resolve(&self, name: &str) -> Result<(AssetId, AssetDoc), WalletError> {
-        if let Ok(id) = parse_asset_id(name) {
-            return self
-                .0
-                .get(&id)
-                .map(|doc| (id, doc.clone()))
-                .ok_or_else(|| WalletError::UnknownAsset(name.to_owned()));
-        }
-        let wanted = name.to_ascii_uppercase();
-        let matches: Vec<_> = self
-            .0
-            .iter()
-            .filter(|(_, doc)| doc.symbol.eq_ignore_ascii_case(&wanted))
-            .collect();
-        match matches.as_slice() {
-            [] => Err(WalletError::UnknownAsset(name.to_owned())),
-            [(id, doc)] => Ok((**id, (*doc).clone())),
-            many => Err(WalletError::AmbiguousAsset {
-                symbol: wanted,
-                ids: many
-                    .iter()
-                    .map(|(id, _)| id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
-    }
-}
-
-fn show(doc: Option<&AssetDoc>, asset: &AssetId, amount: Amount) -> String {
-    match doc {
-        Some(doc) => format!("{} {}", amount.display_units(doc.decimals), doc.symbol),
-        None => format!("{amount} base units of asset {asset}"),
-    }
-}
-
-fn bad_answer(client: &NodeClient, what: &str, why: String) -> ClientError {
+pub(crate) fn bad_answer(client: &NodeClient, what: &str, why: String) -> ClientError {
     ClientError::BadAnswer {
         url: client.url().to_owned(),
         what: what.to_owned(),
@@ -269,7 +261,7 @@ fn bad_answer(client: &NodeClient, what: &str, why: String) -> ClientError {
     }
 }
 
-fn print(json: bool, doc: &Value, text: &str) {
+pub(crate) fn print(json: bool, doc: &Value, text: &str) {
     if json {
         println!("{doc}");
     } else {
@@ -411,7 +403,10 @@ pub fn status(w: &Wallet) -> Result<(), CliError> {
 }
 
 /// The account named by `who` (a did:key or a key name), or the chosen key's.
-fn resolve_account(w: &Wallet, who: Option<&str>) -> Result<(AccountId, Option<String>), CliError> {
+pub(crate) fn resolve_account(
+    w: &Wallet,
+    who: Option<&str>,
+) -> Result<(AccountId, Option<String>), CliError> {
     let name = match who {
         Some(text) if text.starts_with("did:") => {
             let account = AccountId::from_did(text).map_err(|e| WalletError::BadAccount {
@@ -559,41 +554,277 @@ pub struct TransferArgs<'a> {
     pub no_wait: bool,
 }
 
-/// Splits `1.25CUSD` / `1.25 CUSD` into the number and the symbol.
-fn split_amount(text: &str) -> (&str, Option<&str>) {
-    let text = text.trim();
-    let end = text
-        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+')))
-        .unwrap_or(text.len());
-    let (number, rest) = text.split_at(end);
-    let rest = rest.trim();
-    (number, (!rest.is_empty()).then_some(rest))
+/// What a signing command works with: the chosen key (not yet opened), the chain, its
+/// parameters and its assets.
+pub struct Signing {
+    /// The key's name.
+    pub name: String,
+    store: Keystore,
+    path: PathBuf,
+    /// The key's account.
+    pub account: AccountId,
+    /// The chain.
+    pub chain: Chain,
 }
 
-fn bad_amount(text: &str, why: impl Into<String>) -> WalletError {
-    WalletError::BadAmount {
-        text: text.to_owned(),
-        why: why.into(),
+impl std::ops::Deref for Signing {
+    type Target = Chain;
+    fn deref(&self) -> &Chain {
+        &self.chain
     }
 }
 
-/// Parses `number` in units of an asset with `decimals`, saying what is wrong in words.
-fn parse_amount(
-    text: &str,
-    number: &str,
-    symbol: &str,
-    decimals: u8,
-) -> Result<Amount, WalletError> {
-    Amount::parse_units(number, decimals).map_err(|e| match e {
-        ParseAmountError::TooPrecise { decimals } => bad_amount(
-            text,
+/// What the node says about its chain: id, parameters, assets, status.
+pub struct Chain {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// The chain's parameters.
+    pub params: cadenza_ledger::Params,
+    /// The native asset (fees).
+    pub native: AssetId,
+    /// Every asset.
+    pub assets: Assets,
+    /// The node's status when the command started.
+    pub status: StatusDoc,
+}
+
+/// How a transaction is sent: `--fee`, `--nonce`, `--no-wait`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SendOpts<'a> {
+    /// The fee in whole units of the native asset [default: the chain's minimum].
+    pub fee: Option<&'a str>,
+    /// The nonce [default: the account's next, past its pending transactions].
+    pub nonce: Option<u64>,
+    /// Return once the node accepted it.
+    pub no_wait: bool,
+}
+
+/// A transaction sent.
+pub struct Sent {
+    /// Its status as the node last reported it.
+    pub doc: TxDoc,
+    /// The JSON output so far (hash, status, height, fee paid...).
+    pub out: Value,
+    /// The fee offered.
+    pub fee: Amount,
+    /// The nonce it carried.
+    pub nonce: u64,
+}
+
+impl Sent {
+    /// Whether it committed (and its action succeeded: a failed one is an error).
+    pub fn committed(&self) -> bool {
+        self.doc.is_committed()
+    }
+
+    /// The lines that end a command's text: where it committed and the fee, or how to follow it.
+    pub fn footer(&self, s: &Chain) -> String {
+        if self.committed() {
+            let paid =
+                parse_base_units(self.doc.fee_paid.as_deref().unwrap_or("0")).unwrap_or(self.fee);
             format!(
-                "{symbol} has {decimals} decimal places, so the smallest amount is {} {symbol}",
-                Amount::new(1).display_units(decimals)
-            ),
-        ),
-        other => bad_amount(text, other.to_string()),
-    })
+                "committed at height {}, fee {}\ntx {}",
+                self.doc.height.unwrap_or(0),
+                s.assets.show(&s.native, paid),
+                self.doc.hash
+            )
+        } else {
+            format!(
+                "submitted (pending)\ntx {}\ncheck with `cadenza tx status {}`",
+                self.doc.hash, self.doc.hash
+            )
+        }
+    }
+}
+
+impl Wallet {
+    /// The chosen key and the chain's status, parameters and assets.
+    pub fn signing(&self) -> Result<Signing, CliError> {
+        let (name, store, path, account) = self.signer_store()?;
+        Ok(Signing {
+            name,
+            store,
+            path,
+            account,
+            chain: self.view()?,
+        })
+    }
+
+    /// The chain's status, parameters and assets (no key needed).
+    pub fn view(&self) -> Result<Chain, CliError> {
+        let (status, params, chain_id) = self.status()?;
+        let native = status.native_asset().map_err(|why| {
+            WalletError::from(bad_answer(&self.client, "the status request", why))
+        })?;
+        let assets = Assets::fetch(&self.client).map_err(WalletError::from)?;
+        Ok(Chain {
+            chain_id,
+            params,
+            native,
+            assets,
+            status,
+        })
+    }
+
+    /// The fee for `action`: `--fee` in the native asset (at least the chain's minimum), else the
+    /// minimum.
+    fn fee(&self, s: &Signing, action: &Action, fee: Option<&str>) -> Result<Amount, WalletError> {
+        let min_fee = s.params.min_fee_for(action);
+        let Some(text) = fee else {
+            return Ok(min_fee);
+        };
+        let (fee_number, fee_symbol) = split_amount(text);
+        let native_doc = s
+            .assets
+            .0
+            .get(&s.native)
+            .ok_or_else(|| WalletError::UnknownAsset(s.native.to_string()))?;
+        if fee_symbol.is_some_and(|x| !x.eq_ignore_ascii_case(&native_doc.symbol)) {
+            return Err(bad_amount(
+                text,
+                format!("fees are paid in {}", native_doc.symbol),
+            ));
+        }
+        amount_arg(text, None, None)?;
+        let fee =
+            crate::amounts::parse_units(text, fee_number, &native_doc.symbol, native_doc.decimals)?;
+        if fee < min_fee {
+            return Err(bad_amount(
+                text,
+                format!(
+                    "the chain's minimum fee is {}",
+                    s.assets.show(&s.native, min_fee)
+                ),
+            ));
+        }
+        Ok(fee)
+    }
+
+    /// Checks that the signer's balances cover `needs` and the fee, then signs `action` with the
+    /// key (asking its passphrase), submits it and, unless `--no-wait`, waits for its commit.
+    /// `what` names the transaction in messages ("the transfer"). Nothing is sent when a check
+    /// fails; a committed transaction whose action failed is an error.
+    pub fn send(
+        &self,
+        s: &Signing,
+        action: Action,
+        needs: &[(AssetId, Amount)],
+        what: &str,
+        opts: SendOpts<'_>,
+    ) -> Result<Sent, CliError> {
+        self.check_funds(s, &action, needs, what, opts)?;
+        let key = Wallet::open(&s.name, &s.store, &s.path)?;
+        self.send_signed(s, action, &key, opts)
+    }
+
+    /// Opens the signing key (asks its passphrase).
+    pub fn open_key(&self, s: &Signing) -> Result<SecretKey, CliError> {
+        Wallet::open(&s.name, &s.store, &s.path)
+    }
+
+    /// The checks of [`Wallet::send`] without sending: the fee, and the balances covering
+    /// `needs` and the fee. Returns the fee and the nonce.
+    pub fn check_funds(
+        &self,
+        s: &Signing,
+        action: &Action,
+        needs: &[(AssetId, Amount)],
+        what: &str,
+        opts: SendOpts<'_>,
+    ) -> Result<(Amount, u64), CliError> {
+        let fee = self.fee(s, action, opts.fee)?;
+        let (nonce, balances) = self.balances(&s.account)?;
+        let mut need: BTreeMap<AssetId, Amount> = BTreeMap::new();
+        for (asset, amount) in needs.iter().chain(std::iter::once(&(s.native, fee))) {
+            let total = need.entry(*asset).or_insert(Amount::ZERO);
+            *total = total.checked_add(*amount).ok_or_else(|| {
+                bad_amount(&amount.to_string(), "the amounts and the fee overflow")
+            })?;
+        }
+        let mut missing = Vec::new();
+        let mut words = Vec::new();
+        for (a, total) in &need {
+            let have = balances.get(a).copied().unwrap_or(Amount::ZERO);
+            if let Some(short) = total.checked_sub(have).filter(|x| !x.is_zero()) {
+                let own = needs
+                    .iter()
+                    .filter(|(x, _)| x == a)
+                    .fold(Amount::ZERO, |t, (_, x)| t.checked_add(*x).unwrap_or(t));
+                let detail = if *a == s.native && !own.is_zero() {
+                    format!(
+                        " ({} + fee {})",
+                        s.assets.show(a, own),
+                        s.assets.show(a, fee)
+                    )
+                } else if *a == s.native {
+                    format!(" (the fee {})", s.assets.show(a, fee))
+                } else {
+                    String::new()
+                };
+                words.push(format!(
+                    "{} missing: the account has {}, {what} needs {}{detail}",
+                    s.assets.show(a, short),
+                    s.assets.show(a, have),
+                    s.assets.show(a, *total),
+                ));
+                missing.push(s.assets.json(a, short));
+            }
+        }
+        if !missing.is_empty() {
+            let hint = if s.params.faucet.is_some() {
+                "; on a devnet, `cadenza faucet` gives more"
+            } else {
+                ""
+            };
+            return Err(WalletError::InsufficientFunds {
+                message: format!(
+                    "too little balance in {} ({}): {}; nothing was sent{hint}",
+                    s.account.to_did(),
+                    s.name,
+                    words.join("; ")
+                ),
+                missing,
+            }
+            .into());
+        }
+        Ok((fee, opts.nonce.unwrap_or(nonce)))
+    }
+
+    /// Signs `action` with `key` (already checked by [`Wallet::check_funds`]), submits it and,
+    /// unless `--no-wait`, waits for its commit.
+    pub fn send_signed(
+        &self,
+        s: &Signing,
+        action: Action,
+        key: &SecretKey,
+        opts: SendOpts<'_>,
+    ) -> Result<Sent, CliError> {
+        let fee = self.fee(s, &action, opts.fee)?;
+        let nonce = match opts.nonce {
+            Some(n) => n,
+            None => self.balances(&s.account)?.0,
+        };
+        let tx = Transaction {
+            chain_id: s.chain_id.clone(),
+            signer: s.account,
+            nonce,
+            fee,
+            action,
+        };
+        let stx = tx.sign(key);
+        let doc = self.submit(&stx, opts.no_wait)?;
+        let out = if doc.is_committed() {
+            self.outcome(&doc, &s.native, &s.assets)?
+        } else {
+            json!({ "hash": doc.hash, "status": doc.status })
+        };
+        Ok(Sent {
+            doc,
+            out,
+            fee,
+            nonce,
+        })
+    }
 }
 
 /// `cadenza transfer TO AMOUNT`.
@@ -603,155 +834,42 @@ pub fn transfer(w: &Wallet, args: &TransferArgs<'_>) -> Result<(), CliError> {
         text: args.to.to_owned(),
         why: e.to_string(),
     })?;
-    let (number, suffix) = split_amount(args.amount);
-    let names: Vec<&str> = [suffix, args.symbol, args.asset]
-        .into_iter()
-        .flatten()
-        .collect();
-    let asset_name = match names.as_slice() {
-        [] => {
-            return Err(bad_amount(
-                args.amount,
-                "say which asset, like 1.25CUSD, `1.25 CUSD` or --asset CUSD",
-            )
-            .into());
-        }
-        [first, rest @ ..] if rest.iter().all(|n| n.eq_ignore_ascii_case(first)) => *first,
-        _ => return Err(bad_amount(args.amount, "it names two different assets").into()),
-    };
-    // Sign and syntax do not depend on the asset's decimals (38 fit in 128 bits).
-    if let Err(e @ (ParseAmountError::Negative | ParseAmountError::Malformed)) =
-        Amount::parse_units(number, 38)
-    {
-        return Err(bad_amount(args.amount, e.to_string()).into());
-    }
-    let (name, store, path, from) = w.signer_store()?;
-
-    let (status, params, chain_id) = w.status()?;
-    let native = status
-        .native_asset()
-        .map_err(|why| WalletError::from(bad_answer(&w.client, "the status request", why)))?;
-    let assets = Assets::fetch(&w.client).map_err(WalletError::from)?;
-    let (asset, doc) = assets.resolve(asset_name)?;
-    let amount = parse_amount(args.amount, number, &doc.symbol, doc.decimals)?;
-    if amount.is_zero() {
-        return Err(bad_amount(args.amount, "there is nothing to send in zero").into());
-    }
-    let action = Action::Transfer { to, asset, amount };
-    let min_fee = params.min_fee_for(&action);
-    let fee = match args.fee {
-        None => min_fee,
-        Some(text) => {
-            let (fee_number, fee_symbol) = split_amount(text);
-            let native_doc = assets
-                .0
-                .get(&native)
-                .ok_or_else(|| WalletError::UnknownAsset(native.to_string()))?;
-            if fee_symbol.is_some_and(|s| !s.eq_ignore_ascii_case(&native_doc.symbol)) {
-                return Err(
-                    bad_amount(text, format!("fees are paid in {}", native_doc.symbol)).into(),
-                );
-            }
-            let fee = parse_amount(text, fee_number, &native_doc.symbol, native_doc.decimals)?;
-            if fee < min_fee {
-                return Err(bad_amount(
-                    text,
-                    format!(
-                        "the chain's minimum fee is {}",
-                        assets.show(&native, min_fee)
-                    ),
-                )
-                .into());
-            }
-            fee
-        }
-    };
-
-    // The balance must cover the amount and the fee.
-    let (nonce, balances) = w.balances(&from)?;
-    let mut needs: BTreeMap<AssetId, Amount> = BTreeMap::new();
-    needs.insert(asset, amount);
-    let native_need = needs.get(&native).copied().unwrap_or(Amount::ZERO);
-    needs.insert(
-        native,
-        native_need
-            .checked_add(fee)
-            .ok_or_else(|| bad_amount(args.amount, "the amount and the fee overflow"))?,
-    );
-    let mut missing = Vec::new();
-    let mut words = Vec::new();
-    for (a, need) in &needs {
-        let have = balances.get(a).copied().unwrap_or(Amount::ZERO);
-        if let Some(short) = need.checked_sub(have).filter(|s| !s.is_zero()) {
-            let what = if *a == asset && *a == native {
-                format!(
-                    " ({} + fee {})",
-                    assets.show(a, amount),
-                    assets.show(a, fee)
-                )
-            } else if *a == native {
-                format!(" (the fee {})", assets.show(a, fee))
-            } else {
-                String::new()
-            };
-            words.push(format!(
-                "{} missing: the account has {}, the transfer needs {}{what}",
-                assets.show(a, short),
-                assets.show(a, have),
-                assets.show(a, *need),
-            ));
-            missing.push(assets.json(a, short));
-        }
-    }
-    if !missing.is_empty() {
-        return Err(WalletError::InsufficientFunds {
-            message: format!(
-                "too little balance in {} ({name}): {}; nothing was sent",
-                from.to_did(),
-                words.join("; ")
-            ),
-            missing,
-        }
+    let arg = amount_arg(args.amount, args.symbol, args.asset)?;
+    if arg.asset.is_none() {
+        return Err(bad_amount(
+            args.amount,
+            "say which asset, like 1.25CUSD, `1.25 CUSD` or --asset CUSD",
+        )
         .into());
     }
-
-    let key = Wallet::open(&name, &store, &path)?;
-    let tx = Transaction {
-        chain_id,
-        signer: from,
-        nonce: args.nonce.unwrap_or(nonce),
-        fee,
+    let s = w.signing()?;
+    let (asset, _, amount) = arg.resolve(&s.assets, None, false)?;
+    let action = Action::Transfer { to, asset, amount };
+    let sent = w.send(
+        &s,
         action,
-    };
-    let stx = tx.sign(&key);
-    let doc = w.submit(&stx, args.no_wait)?;
-    let sent = assets.show(&asset, amount);
-    let mut out = if doc.is_committed() {
-        w.outcome(&doc, &native, &assets)?
-    } else {
-        json!({ "hash": doc.hash, "status": doc.status })
-    };
-    out["from"] = json!(from.to_did());
+        &[(asset, amount)],
+        "the transfer",
+        SendOpts {
+            fee: args.fee,
+            nonce: args.nonce,
+            no_wait: args.no_wait,
+        },
+    )?;
+    let shown = s.assets.show(&asset, amount);
+    let mut out = sent.out.clone();
+    out["from"] = json!(s.account.to_did());
     out["to"] = json!(to.to_did());
-    out["amount"] = assets.json(&asset, amount);
-    out["fee"] = assets.json(&native, fee);
-    let text = if doc.is_committed() {
-        format!(
-            "sent {sent} to {}\ncommitted at height {}, fee {}\ntx {}",
-            to.to_did(),
-            doc.height.unwrap_or(0),
-            assets.show(
-                &native,
-                parse_base_units(doc.fee_paid.as_deref().unwrap_or("0")).unwrap_or(fee)
-            ),
-            doc.hash
-        )
+    out["amount"] = s.assets.json(&asset, amount);
+    out["fee"] = s.assets.json(&s.native, sent.fee);
+    let text = if sent.committed() {
+        format!("sent {shown} to {}\n{}", to.to_did(), sent.footer(&s))
     } else {
         format!(
-            "submitted: {sent} to {} (pending)\ntx {}\ncheck with `cadenza tx status {}`",
+            "submitted: {shown} to {} (pending)\ntx {}\ncheck with `cadenza tx status {}`",
             to.to_did(),
-            doc.hash,
-            doc.hash
+            sent.doc.hash,
+            sent.doc.hash
         )
     };
     print(w.json, &out, &text);
