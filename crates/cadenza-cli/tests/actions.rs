@@ -314,7 +314,14 @@ fn a_channel_opens_tops_up_closes_and_withdraws_and_bad_input_sends_nothing() {
 /// A tagged demo recording signed by `key`, priced at 0.001 CUSD a stream.
 fn tagged_song(key: &SecretKey) -> (Vec<u8>, cadenza_content::Licensed, Licence) {
     use cadenza_content::demo;
-    let wav = demo::encode_wav(&demo::synthesize(&demo::CATALOGUE[2])).unwrap();
+    // Not one of the devnet's demo recordings, which are registered at start.
+    const SCORE: demo::DemoTrack = demo::DemoTrack {
+        title: "Single Line",
+        artist: "Sine Collective",
+        chords: &[&[261_626], &[329_628], &[392_000], &[523_251]],
+        chord_ms: 700,
+    };
+    let wav = demo::encode_wav(&demo::synthesize(&SCORE)).unwrap();
     let licence = Licence {
         price: Price {
             asset: cusd(),
