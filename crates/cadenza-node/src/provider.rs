@@ -98,13 +98,11 @@ pub enum GateError {
     NotLicensed(TrackId),
     /// The channel pays in another asset than the track's price.
     #[error(
-        "track {track} is priced in {price_asset}, but channel {channel} pays in {channel_asset}; open a channel in {price_asset}"
+        "track {track} is priced in asset {price_asset}, but this channel pays in {channel_asset}; open a channel in {price_asset}"
     )]
     WrongAsset {
         /// The track.
         track: TrackId,
-        /// The channel.
-        channel: ChannelId,
         /// The price's asset.
         price_asset: AssetId,
         /// The channel's asset.
@@ -674,7 +672,6 @@ impl Provider {
         if terms.price.asset != channel.asset {
             return Err(GateError::WrongAsset {
                 track: *track_id,
-                channel: channel_id,
                 price_asset: terms.price.asset,
                 channel_asset: channel.asset,
             });
