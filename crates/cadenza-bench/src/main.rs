@@ -7,6 +7,7 @@
 
 mod json;
 mod node;
+mod provider;
 mod reference;
 mod rng;
 mod settle;
@@ -34,6 +35,16 @@ const BENCHES: &[Bench] = &[
         name: "node",
         about: "devnet transfers committed per second over HTTP; finality with 4 validators",
         main: node::main,
+    },
+    Bench {
+        name: "vouchers",
+        about: "channel updates acknowledged (judged, fsynced) per second by a provider over HTTP",
+        main: provider::vouchers_main,
+    },
+    Bench {
+        name: "stream",
+        about: "range requests and whole files served per second by a provider, against nginx",
+        main: provider::stream_main,
     },
 ];
 

@@ -181,11 +181,11 @@ fn single_verify(set: &SigSet) -> Duration {
     start.elapsed()
 }
 
-fn chain_id() -> ChainId {
+pub(crate) fn chain_id() -> ChainId {
     ChainId::new("cadenza-bench").expect("valid")
 }
 
-fn wallets(n: usize, offset: usize) -> Vec<Wallet> {
+pub(crate) fn wallets(n: usize, offset: usize) -> Vec<Wallet> {
     (0..n)
         .map(|i| {
             let mut seed = [0u8; 32];
@@ -243,7 +243,7 @@ fn sign_batches(wallets: &mut [Wallet], per_account: usize) -> Vec<String> {
         .collect()
 }
 
-fn hex_encode(bytes: &[u8]) -> String {
+pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -253,7 +253,7 @@ fn hex_encode(bytes: &[u8]) -> String {
     s
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -272,7 +272,7 @@ fn metrics(agent: &ureq::Agent, url: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-fn committed_total(agent: &ureq::Agent, url: &str) -> Result<u64, String> {
+pub(crate) fn committed_total(agent: &ureq::Agent, url: &str) -> Result<u64, String> {
     let text = metrics(agent, url)?;
     text.lines()
         .find_map(|l| l.strip_prefix("cadenza_txs_committed_total "))
@@ -305,8 +305,8 @@ fn post_all(url: &str, batches: &[String], threads: usize) -> usize {
     })
 }
 
-struct Running {
-    url: String,
+pub(crate) struct Running {
+    pub(crate) url: String,
     stop: Option<futures::channel::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: TempDir,
@@ -323,7 +323,7 @@ impl Drop for Running {
     }
 }
 
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -331,7 +331,7 @@ impl Drop for TempDir {
     }
 }
 
-fn start_node(config: NodeConfig, dir: TempDir) -> Result<Running, String> {
+pub(crate) fn start_node(config: NodeConfig, dir: TempDir) -> Result<Running, String> {
     let (started_tx, started_rx) = mpsc::channel();
     let (stop, stopped) = futures::channel::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
@@ -359,7 +359,7 @@ fn start_node(config: NodeConfig, dir: TempDir) -> Result<Running, String> {
     })
 }
 
-fn temp_dir(name: &str) -> TempDir {
+pub(crate) fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("cadenza-bench-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     TempDir(dir)
