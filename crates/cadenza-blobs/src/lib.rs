@@ -14,6 +14,7 @@ mod tree;
 
 pub use error::{BlobError, Result};
 pub use replicate::{
-    BoxFuture, DEFAULT_MAX_FETCH_LEN, IrohReplicator, PeerAddr, Replicator, start_iroh,
+    BoxFuture, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_FETCH_LEN, IrohReplicator, PeerAddr,
+    Replicator, start_iroh,
 };
 pub use store::{BlobStore, BlobWriter};
