@@ -8,6 +8,7 @@
 mod json;
 mod node;
 mod reference;
+mod replicate;
 mod rng;
 mod settle;
 
@@ -34,6 +35,11 @@ const BENCHES: &[Bench] = &[
         name: "node",
         about: "devnet transfers committed per second over HTTP; finality with 4 validators",
         main: node::main,
+    },
+    Bench {
+        name: "replicate",
+        about: "blob replication bytes/s between two nodes over iroh on 127.0.0.1, vs plain TCP",
+        main: replicate::main,
     },
 ];
 
