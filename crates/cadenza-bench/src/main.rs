@@ -9,6 +9,7 @@ mod json;
 mod node;
 mod provider;
 mod reference;
+mod replicate;
 mod rng;
 mod settle;
 
@@ -45,6 +46,11 @@ const BENCHES: &[Bench] = &[
         name: "stream",
         about: "range requests and whole files served per second by a provider, against nginx",
         main: provider::stream_main,
+    },
+    Bench {
+        name: "replicate",
+        about: "blob replication bytes/s between two nodes over iroh on 127.0.0.1, vs plain TCP",
+        main: replicate::main,
     },
 ];
 

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bao_tree::io::BaoContentItem;
 use bao_tree::io::outboard::PostOrderMemOutboard;
@@ -36,6 +37,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Largest blob [`IrohReplicator::fetch`] accepts by default (a peer announces the size first;
 /// anything larger is refused before a byte is stored).
 pub const DEFAULT_MAX_FETCH_LEN: u64 = 4 << 30;
+
+/// How long [`IrohReplicator::fetch`] waits for a peer to answer a connection by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bytes handed from the blocking encoder to the network at a time.
 const SEND_BATCH_LEN: usize = 256 * 1024;
@@ -110,6 +114,7 @@ pub struct IrohReplicator {
     router: Router,
     addr: PeerAddr,
     max_fetch_len: u64,
+    connect_timeout: Duration,
 }
 
 /// Starts an iroh endpoint on `bind` (use `127.0.0.1:0` for a free local port) that serves the
@@ -142,6 +147,7 @@ async fn start(store: BlobStore, bind: SocketAddr, verify_served: bool) -> Resul
         router,
         addr,
         max_fetch_len: DEFAULT_MAX_FETCH_LEN,
+        connect_timeout: DEFAULT_CONNECT_TIMEOUT,
     })
 }
 
@@ -149,6 +155,12 @@ impl IrohReplicator {
     /// Sets the largest blob [`fetch`](Replicator::fetch) accepts.
     pub fn with_max_fetch_len(mut self, max_len: u64) -> Self {
         self.max_fetch_len = max_len;
+        self
+    }
+
+    /// Sets how long [`fetch`](Replicator::fetch) waits for a peer to accept a connection.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
         self
     }
 
@@ -171,11 +183,10 @@ impl IrohReplicator {
             peer: peer.to_string(),
             reason,
         };
-        let conn = self
-            .router
-            .endpoint()
-            .connect(target, iroh_blobs::ALPN)
+        let connect = self.router.endpoint().connect(target, iroh_blobs::ALPN);
+        let conn = tokio::time::timeout(self.connect_timeout, connect)
             .await
+            .map_err(|_| unreachable(format!("no answer within {:?}", self.connect_timeout)))?
             .map_err(|e| unreachable(format!("connect: {e}")))?;
         let result = self.fetch_on(&conn, id, peer, &bad, &unreachable).await;
         conn.close(0u32.into(), b"done");
@@ -208,7 +219,13 @@ impl IrohReplicator {
                     peer: peer.to_string(),
                 });
             }
-            Err(e) => return Err(unreachable(format!("read size: {e}"))),
+            // The peer took the request and then stopped the stream: it could not serve a
+            // copy that verifies (its own validating encoder refuses a corrupt one).
+            Err(e) => {
+                return Err(bad(format!(
+                    "stopped before sending the blob (its copy may be corrupt): {e}"
+                )));
+            }
         };
         // The size is not yet proven (the last group proves it), but bounding it first means
         // a lying peer cannot make us accept more than the limit.

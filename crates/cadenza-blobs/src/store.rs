@@ -135,9 +135,7 @@ impl BlobStore {
 
     /// Length of the blob, or `None` if it is not held.
     pub fn len(&self, id: &Hash) -> Option<u64> {
-        if let Some(open) = self.cached(id) {
-            return Some(open.len);
-        }
+        // Asks the disk, not the cache: a blob whose files were removed is no longer held.
         fs::metadata(self.data_path(id)).ok().map(|m| m.len())
     }
 
@@ -169,8 +167,11 @@ impl BlobStore {
                 std::io::ErrorKind::UnexpectedEof => corrupt(cover_start),
                 _ => BlobError::io("reading blob data", &self.data_path(id), e),
             })?;
-        tree::verify(&id.0, open.len, &open.outboard, group_lo, group_hi, &buf)
-            .map_err(|m| corrupt(m.group * GROUP_LEN))?;
+        if let Err(m) = tree::verify(&id.0, open.len, &open.outboard, group_lo, group_hi, &buf) {
+            // Forget the open files, so a repaired blob (files replaced) is read afresh.
+            self.forget(id);
+            return Err(corrupt(m.group * GROUP_LEN));
+        }
         let skip = (start - cover_start) as usize;
         if skip > 0 {
             buf.copy_within(skip.., 0);
@@ -212,6 +213,13 @@ impl BlobStore {
 
     fn outboard_path(&self, id: &Hash) -> PathBuf {
         self.inner.blobs_dir.join(format!("{}.obao", id.to_hex()))
+    }
+
+    fn forget(&self, id: &Hash) {
+        let mut open = self.inner.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = open.by_id.remove(id) {
+            open.outboard_bytes -= old.outboard.len();
+        }
     }
 
     fn cached(&self, id: &Hash) -> Option<Arc<OpenBlob>> {
@@ -422,6 +430,7 @@ impl BlobWriter {
         }
         fs::rename(&self.tmp_data, &data_path)
             .map_err(|e| BlobError::io("moving a blob into place", &self.tmp_data, e))?;
+        store.forget(&id);
         let dir = &store.inner.blobs_dir;
         File::open(dir)
             .and_then(|d| d.sync_all())

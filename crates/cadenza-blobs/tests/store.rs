@@ -178,6 +178,18 @@ fn flipped_data_byte_is_corrupt_where_touched_and_correct_elsewhere() {
         store.read_range(&id, bad_at, 1).unwrap_err().code(),
         "blob_corrupt"
     );
+
+    // Repair as the error says: remove the blob's files and import it again.
+    for ext in ["data", "obao"] {
+        let path = dir
+            .path()
+            .join("blobs")
+            .join(format!("{}.{ext}", id.to_hex()));
+        std::fs::remove_file(path).unwrap();
+    }
+    assert!(!store.contains(&id));
+    assert_eq!(store.put(&bytes).unwrap(), id);
+    assert_eq!(store.read_range(&id, 0, u64::MAX).unwrap(), bytes);
 }
 
 #[test]
