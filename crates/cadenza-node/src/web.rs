@@ -42,6 +42,7 @@ pub const ASSETS: &[Asset] = assets![
     "js/blake3.js",
     "js/encoding.js",
     "js/keys.js",
+    "js/proof.js",
     "js/wallet.js",
     "js/pages/listen.js",
     "js/pages/studio.js",
