@@ -96,6 +96,12 @@ function setStatus(chain, height) {
     h('a', { href: '/v1/openapi.json' }, 'API'));
 }
 
+// The skip link moves focus without touching the hash, which holds the route.
+document.querySelector('.skip')?.addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
+
 api.onReachability(showBanner);
 api.onBlock((b) => {
   const chain = statusLine.querySelector('.mono')?.textContent;

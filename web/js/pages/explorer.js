@@ -165,7 +165,7 @@ async function txView(root, hash) {
     fields([
       ['Hash', h('span', { class: 'mono' }, hash)],
       ['Result', t.ok ? h('span', { class: 'badge ok' }, 'ok') : h('span', { class: 'badge bad' }, `${t.error?.code}: ${t.error?.message}`)],
-      ['Block', h('a', { href: link.block(t.height) }, `${t.height}`), ` (position ${t.index})`],
+      ['Block', [h('a', { href: link.block(t.height) }, `${t.height}`), ` (position ${t.index})`]],
       inBlock ? ['Action', inBlock.action] : null,
       inBlock ? ['Signer', short(inBlock.signer, { link: link.account(inBlock.signer) })] : null,
       inBlock ? ['Nonce', String(inBlock.nonce)] : null,
