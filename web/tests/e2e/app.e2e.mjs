@@ -1,0 +1,168 @@
+// End-to-end test of the web app in headless Chromium against a running devnet.
+//
+//   CADENZA_URL=http://127.0.0.1:7700 CADENZA_SHOTS=/tmp/shots node web/tests/e2e/app.e2e.mjs
+//
+// Run by crates/cadenza-cli/tests/web.rs, which starts the devnet and installs the tools
+// (scripts/install-web-test-tools). Screenshots of each page go to CADENZA_SHOTS.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const base = process.env.CADENZA_URL ?? 'http://127.0.0.1:7700';
+const shots = process.env.CADENZA_SHOTS ?? 'web-screenshots';
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+mkdirSync(shots, { recursive: true });
+
+const steps = [];
+function step(name) {
+  steps.push(name);
+  console.log(`- ${name}`);
+}
+
+const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+const context = await browser.newContext({ viewport: { width: 390, height: 844 }, acceptDownloads: true });
+const page = await context.newPage();
+page.setDefaultTimeout(30000);
+const problems = [];
+let expectNetworkErrors = false;
+page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  if (expectNetworkErrors && /Failed to load resource|net::ERR_FAILED|EventSource/i.test(m.text())) return;
+  problems.push(`console error: ${m.text()}`);
+});
+const nav = (name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
+const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+
+try {
+  step('the app is served at / and lands on Listen');
+  const response = await page.goto(`${base}/`);
+  assert.equal(response.status(), 200);
+  assert.match(response.headers()['content-type'], /^text\/html/);
+  await page.getByRole('heading', { level: 1, name: 'Listen' }).waitFor();
+  await page.getByText(/Chain cadenza-devnet · height \d+/).waitFor();
+  await shot('listen');
+
+  step('keyboard: the skip link comes first and moves focus to the content');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+
+  step('wallet: create a key, fund it from the faucet in one click');
+  await nav('Wallet').click();
+  await page.getByRole('button', { name: 'Create a wallet' }).click();
+  const did = (await page.locator('#did').textContent()).trim();
+  assert.match(did, /^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}$/);
+  await page.getByRole('button', { name: /from the devnet faucet/ }).click();
+  await page.getByText(/Received 100 CDZ and 50 CUSD in block \d+/).waitFor();
+  const txLink = await page.getByRole('link', { name: 'See the transaction' }).getAttribute('href');
+  await page.locator('.balances').getByText('CDZ').waitFor();
+  const balances = await page.locator('.balances li').allTextContents();
+  assert.ok(balances.some((b) => b.startsWith('100') && b.endsWith('CDZ')), balances.join());
+  assert.ok(balances.some((b) => b.startsWith('50') && b.endsWith('CUSD')), balances.join());
+  await shot('wallet');
+
+  step('wallet: the key survives a reload (IndexedDB)');
+  await page.reload();
+  await page.locator('#did').getByText(did).waitFor();
+
+  step('wallet: export a backup, remove the key, import the backup');
+  await page.fill('#backup-pass', 'correct horse battery');
+  await page.fill('#backup-again', 'correct horse battery');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download backup' }).click()]);
+  const backupPath = `${shots}/backup.json`;
+  await download.saveAs(backupPath);
+  const backup = JSON.parse(readFileSync(backupPath, 'utf8'));
+  assert.equal(backup.did, did);
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Remove the key from this browser' }).click();
+  await page.getByRole('button', { name: 'Create a wallet' }).waitFor();
+  await page.setInputFiles('#import-file', backupPath);
+  await page.fill('#import-pass', 'correct horse battery');
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page.locator('#did').getByText(did).waitFor();
+
+  step('explorer: the account, each value verified in the browser');
+  await page.goto(`${base}/#/explorer/account/${encodeURIComponent(did)}`);
+  await page.locator('[data-verified]').nth(2).waitFor();
+  const verdicts = await page.locator('[data-verified]').evaluateAll((els) => els.map((e) => e.dataset.verified));
+  assert.deepEqual(verdicts, ['true', 'true', 'true'], 'the nonce and both balances verify');
+  await shot('explorer-account');
+
+  step('explorer: a tampered proof is shown as not verified');
+  await page.route('**/v1/accounts/**', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    const p = body.balances[0].proof;
+    // Flip one bit of a digest inside the proof: still well formed, no longer the root's.
+    const i = p.proof.length - 100;
+    p.proof = p.proof.slice(0, i) + (parseInt(p.proof[i], 16) ^ 1).toString(16) + p.proof.slice(i + 1);
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.reload();
+  await page.locator('[data-verified]').nth(2).waitFor();
+  const tampered = await page.locator('[data-verified]').evaluateAll((els) => els.map((e) => e.dataset.verified));
+  assert.deepEqual(tampered, ['true', 'false', 'true']);
+  await page.getByText(/Not verified: the Merkle proof does not lead to the state root/).waitFor();
+  await shot('explorer-tampered');
+  await page.unroute('**/v1/accounts/**');
+
+  step('explorer: latest blocks, a block, the faucet transaction (its record verified)');
+  await page.goto(`${base}/#/explorer`);
+  await page.getByRole('table', { name: 'Latest blocks' }).waitFor();
+  await shot('explorer');
+  await page.goto(`${base}/#/wallet`);
+  await page.getByRole('link', { name: 'in the explorer, with proofs' }).waitFor();
+  const height = (await page.getByRole('link', { name: /^block \d+$/ }).textContent()).split(' ')[1];
+  await page.goto(`${base}/#/explorer/block/${height}`);
+  await page.getByRole('heading', { name: `Block ${height}` }).waitFor();
+  await shot('explorer-block');
+  await page.goto(`${base}/${txLink}`);
+  await page.locator('[data-verified="true"]').waitFor();
+  await page.getByText('faucet', { exact: true }).waitFor();
+  await shot('explorer-tx');
+
+  step('studio');
+  await nav('Studio').click();
+  await page.getByRole('heading', { level: 1, name: 'Studio' }).waitFor();
+  await shot('studio');
+
+  step('the node down: a banner, then back to normal when it answers');
+  expectNetworkErrors = true;
+  await page.route('**/v1/**', (route) => route.abort('connectionrefused'));
+  await nav('Explorer').click();
+  await page.getByRole('alert').getByText('The node is not answering.').waitFor();
+  await shot('node-down');
+  await page.unroute('**/v1/**');
+  await page.getByRole('button', { name: 'Retry now' }).click();
+  await page.locator('#banner').waitFor({ state: 'hidden' });
+  expectNetworkErrors = false;
+
+  step('slow 3G: the page and its modules arrive, and the catalogue loads');
+  const slow = await context.newPage();
+  const cdp = await context.newCDPSession(slow);
+  await cdp.send('Network.enable');
+  // Chromium DevTools' "Slow 3G" preset.
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 2000, downloadThroughput: (500 * 1024) / 8 * 0.8, uploadThroughput: (500 * 1024) / 8 * 0.8,
+  });
+  const started = Date.now();
+  await slow.goto(`${base}/#/listen`, { timeout: 60000 });
+  await slow.getByRole('heading', { level: 1, name: 'Listen' }).waitFor({ timeout: 60000 });
+  await slow.locator('ul.tracks, p.muted, p.error').first().waitFor({ timeout: 60000 });
+  console.log(`  slow 3G: Listen ready in ${Date.now() - started} ms`);
+  await slow.screenshot({ path: `${shots}/listen-slow-3g.png`, fullPage: true });
+  await slow.close();
+
+  assert.deepEqual(problems, [], 'no page errors or console errors');
+  console.log(`ok: ${steps.length} steps; screenshots in ${shots}`);
+} catch (e) {
+  await shot('failure').catch(() => {});
+  console.error(`FAILED at step "${steps.at(-1)}": ${e.stack ?? e}`);
+  if (problems.length) console.error(problems.join('\n'));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
