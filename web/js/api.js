@@ -77,6 +77,7 @@ export async function request(method, path, { body, timeoutMs = TIMEOUT_MS, sign
     json = await response.json();
   } catch (e) {
     clearTimeout(timer);
+    if (signal?.aborted) throw e;
     if (e?.name === 'AbortError' || e?.name === 'TimeoutError') {
       setDown(true);
       throw new NodeDown(e);
