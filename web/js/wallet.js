@@ -19,8 +19,8 @@ export function setWalletKey(key) {
 /**
  * Signs `action` with the wallet's key at its next nonce (the node's pending nonce, so queued
  * transactions follow each other) and the chain's minimum fee unless `fee` is given, submits it,
- * and waits up to `waitMs` for the commit. Returns { hash, result } where `result` is the
- * committed record (`ok`, `error`) or `{status: "pending"}`.
+ * and waits up to `waitMs` for the commit. Returns { hash, result, tx } where `result` is the
+ * committed record (`ok`, `error`) or `{status: "pending"}`, and the transaction signed.
  */
 export async function submit(action, { fee, waitMs = 15000 } = {}) {
   const key = await walletKey();
@@ -36,9 +36,9 @@ export async function submit(action, { fee, waitMs = 15000 } = {}) {
   };
   const signed = await signTx(key, tx);
   const accepted = await api.submitTx(signed.signed);
-  if (accepted.status === 'committed') return { hash: signed.hash, result: accepted };
+  if (accepted.status === 'committed') return { hash: signed.hash, result: accepted, tx };
   const result = await api.tx(signed.hash, { waitMs });
-  return { hash: signed.hash, result };
+  return { hash: signed.hash, result, tx };
 }
 
 /** The hex account of a did:key typed by a person; throws a readable error. */
