@@ -80,7 +80,8 @@ const amountText = (a) => (a ? a.display ?? `${a.amount} (${short(a.asset).textC
 async function home(root) {
   const q = h('input', { id: 'lookup', type: 'search', placeholder: 'Height, hash, did:key, track, channel or asset id', autocomplete: 'off', spellcheck: 'false' });
   const out = h('div', {});
-  const blocks = h('div', { 'aria-live': 'polite' }, h('p', { class: 'loading' }, 'Loading the latest blocks…'));
+  // Not a live region: a devnet commits several blocks a second, too many to announce.
+  const blocks = h('div', {}, h('p', { class: 'loading' }, 'Loading the latest blocks…'));
   root.append(h('h1', {}, 'Explorer'),
     h('form', {
       role: 'search', class: 'search',
@@ -107,10 +108,19 @@ async function home(root) {
   } catch (e) {
     set(blocks, errorBox(e));
   }
-  return api.onBlock((b) => {
+  // Redrawn at most once a second, however fast blocks come.
+  let timer = null;
+  const off = api.onBlock((b) => {
     latest = [b, ...latest.filter((x) => x.height !== b.height)].slice(0, LATEST);
-    draw();
+    timer ??= setTimeout(() => {
+      timer = null;
+      draw();
+    }, 1000);
   });
+  return () => {
+    clearTimeout(timer);
+    off();
+  };
 }
 
 async function lookup(text, out) {
