@@ -43,6 +43,7 @@ pub const ASSETS: &[Asset] = assets![
     "js/encoding.js",
     "js/keys.js",
     "js/proof.js",
+    "js/records.js",
     "js/wallet.js",
     "js/player.js",
     "js/pages/listen.js",

@@ -3,7 +3,8 @@
 // the state root of the block it was read at (js/proof.js), and marks it verified or not.
 
 import * as api from '../api.js';
-import { bytesToHex, fromDid, hexToBytes, stateKeys } from '../encoding.js';
+import { bytesToHex, equalBytes, fromDid, hexToBytes, stateKeys } from '../encoding.js';
+import * as records from '../records.js';
 import { errorBox, fields, h, set, short, table, time } from '../ui.js';
 
 const LATEST = 10;
@@ -37,7 +38,13 @@ async function stateRoot(height) {
 export async function verify(proof, expectedKey, checkValue = () => true) {
   if (!proof) return { ok: false, why: 'the node sent no proof' };
   if (proof.key !== expectedKey) return { ok: false, why: 'the proof is for another key' };
-  if (!checkValue(hexToBytes(proof.value))) return { ok: false, why: 'the proven value differs from the one shown' };
+  let same;
+  try {
+    same = checkValue(hexToBytes(proof.value));
+  } catch (e) {
+    return { ok: false, why: `the value shown cannot be checked (${e.message})` };
+  }
+  if (!same) return { ok: false, why: 'the proven value differs from the one shown' };
   const root = await stateRoot(proof.height);
   if (root !== proof.state_root) return { ok: false, why: `block ${proof.height} has another state root` };
   const { verifyValueProof } = await import('../proof.js');
@@ -70,8 +77,8 @@ function le(v, n) {
   return out;
 }
 
-// An account record starts with its nonce (u64 LE).
-const u64lePrefix = (nonce) => (bytes) => bytes.length >= 8 && bytesToHex(bytes.subarray(0, 8)) === bytesToHex(le(BigInt(nonce), 8));
+/** The check that the proven value is exactly the record the page shows. */
+const sameRecord = (encode, json) => (bytes) => equalBytes(bytes, encode(json));
 
 const amountText = (a) => (a ? a.display ?? `${a.amount} (${short(a.asset).textContent})` : '—');
 
@@ -171,7 +178,7 @@ async function txView(root, hash) {
   }
   const inBlock = await api.block(t.height).then((b) => b.txs.find((x) => x.hash === hash), () => null);
   root.append(h('section', { class: 'card' },
-    h('p', {}, verifiedMark(t.proof, stateKeys.tx(hash))),
+    h('p', {}, verifiedMark(t.proof, stateKeys.tx(hash), sameRecord(records.txRecord, t))),
     fields([
       ['Hash', h('span', { class: 'mono' }, hash)],
       ['Result', t.ok ? h('span', { class: 'badge ok' }, 'ok') : h('span', { class: 'badge bad' }, `${t.error?.code}: ${t.error?.message}`)],
@@ -191,7 +198,7 @@ async function accountView(root, did) {
     fields([
       ['did:key', h('span', { class: 'mono' }, a.account)],
       ['Public key', h('span', { class: 'mono' }, account)],
-      ['Nonce', [String(a.nonce), ' ', a.proof ? verifiedMark(a.proof, stateKeys.account(account), u64lePrefix(a.nonce)) : h('span', { class: 'muted' }, '(no record yet)')]],
+      ['Nonce', [String(a.nonce), ' ', a.proof ? verifiedMark(a.proof, stateKeys.account(account), sameRecord(records.accountRecord, a)) : h('span', { class: 'muted' }, '(no record yet)')]],
       ['Last faucet drip', a.last_faucet_ms ? time(a.last_faucet_ms) : '—'],
       ['Read at', h('a', { href: link.block(a.height) }, `block ${a.height}`)],
     ])),
@@ -208,7 +215,7 @@ async function trackView(root, id) {
   const t = await api.track(id, { proof: true });
   const l = t.licence;
   root.append(h('section', { class: 'card' },
-    h('p', {}, verifiedMark(t.proof, stateKeys.track(id))),
+    h('p', {}, verifiedMark(t.proof, stateKeys.track(id), sameRecord(records.trackRecord, t))),
     fields([
       ['Title', t.title],
       ['Artist', t.artist],
@@ -218,7 +225,7 @@ async function trackView(root, id) {
       ['Essence id', h('span', { class: 'mono' }, t.essence_id)],
       ['Blob id', h('span', { class: 'mono' }, t.blob_id)],
       ['Royalty shares', h('a', { class: 'mono', href: link.asset(t.shares_asset) }, short(t.shares_asset).textContent)],
-      ['Streams', String(t.streams)],
+      ['Streams', [String(t.streams), h('span', { class: 'muted' }, ' (a separate record, not covered by this proof)')]],
       ['Registered', time(t.registered_ms)],
     ])),
   h('h2', {}, 'Licence'),
@@ -236,7 +243,7 @@ async function channelView(root, id) {
   root.append(h('h1', {}, 'Channel'));
   const c = await api.channel(id, { proof: true });
   root.append(h('section', { class: 'card' },
-    h('p', {}, verifiedMark(c.proof, stateKeys.channel(id))),
+    h('p', {}, verifiedMark(c.proof, stateKeys.channel(id), sameRecord(records.channelRecord, c))),
     fields([
       ['Channel id', h('span', { class: 'mono' }, c.id)],
       ['Listener', short(c.owner, { link: link.account(c.owner) })],
@@ -255,7 +262,7 @@ async function assetView(root, id) {
   root.append(h('h1', {}, 'Asset'));
   const a = await api.asset(id, { proof: true });
   root.append(h('section', { class: 'card' },
-    h('p', {}, verifiedMark(a.proof, stateKeys.asset(id))),
+    h('p', {}, verifiedMark(a.proof, stateKeys.asset(id), sameRecord(records.assetRecord, a))),
     fields([
       ['Symbol', a.symbol],
       ['Id', h('span', { class: 'mono' }, a.id)],

@@ -180,7 +180,31 @@ try {
   assert.equal(settled.settled.amount, '10000');
   await page.goto(`${base}/#/explorer/channel/${channel}`);
   await page.locator('[data-verified="true"]').waitFor();
+  await page.getByText('Settled receipts').waitFor();
   await shot('explorer-channel');
+
+  step('explorer: the track and its price asset, each record verified field by field');
+  await page.goto(`${base}/#/explorer/track/${registered.track}`);
+  await page.locator('[data-verified="true"]').waitFor();
+  await page.getByText(title).waitFor();
+  await shot('explorer-track');
+  // A node that shows another title than the one it proves is caught too.
+  await page.route('**/v1/tracks/*?proof=true', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    body.title = 'Not the Registered Title';
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.reload();
+  await page.getByText('Not verified: the proven value differs from the one shown').waitFor();
+  await page.unroute('**/v1/tracks/*?proof=true');
+  await page.reload();
+  await page.locator('[data-verified="true"]').waitFor();
+  await page.getByRole('link', { name: /Royalty|^[0-9a-f]{8}…/ }).first().waitFor();
+  const cusd = await page.evaluate(async () => (await import('/js/encoding.js')).genesisAssetId('CUSD'));
+  await page.goto(`${base}/#/explorer/asset/${cusd}`);
+  await page.locator('[data-verified="true"]').waitFor();
+  await page.getByText('CUSD', { exact: true }).waitFor();
 
   step('studio');
   await nav('Studio').click();
