@@ -44,6 +44,7 @@ pub const ASSETS: &[Asset] = assets![
     "js/keys.js",
     "js/proof.js",
     "js/records.js",
+    "js/verify.js",
     "js/wallet.js",
     "js/player.js",
     "js/pages/listen.js",

@@ -1,11 +1,12 @@
 // Wallet: the browser's own key (WebCrypto Ed25519 in IndexedDB), its did:key, balances with
-// their proofs, the devnet faucet, transfers, and a passphrase-encrypted backup.
+// their proofs checked in the browser, the devnet faucet, transfers, and a passphrase-encrypted backup.
 
 import * as api from '../api.js';
-import { formatUnits, parseUnits } from '../encoding.js';
+import { formatUnits, fromDid, parseUnits, stateKeys } from '../encoding.js';
 import { ed25519Supported, exportBackup, forgetKey, generateKey, importBackup, saveKey } from '../keys.js';
 import { busy, errorBox, fields, h, set, short, time } from '../ui.js';
 import { accountOf, setWalletKey, submit, walletKey } from '../wallet.js';
+import { u128le, verifiedMark } from '../verify.js';
 
 export async function render(root) {
   root.append(h('h1', {}, 'Wallet'));
@@ -75,11 +76,12 @@ async function withKey(body, key) {
   async function refresh() {
     try {
       status = await api.status();
-      const acct = await api.account(key.did);
+      const acct = await api.account(key.did, { proof: true });
       const list = acct.balances.length
         ? h('ul', { class: 'balances' }, acct.balances.map((b) => h('li', {},
           h('span', { class: 'amount' }, b.decimals !== undefined ? formatUnits(b.amount, b.decimals) : b.amount),
-          h('span', { class: 'muted' }, b.symbol ?? short(b.asset)))))
+          h('span', { class: 'muted' }, b.symbol ?? short(b.asset)), ' ',
+          verifiedMark(b.proof, stateKeys.balance(fromDid(key.did), b.asset), u128le(b.amount), { compact: true }))))
         : h('p', { class: 'muted' }, 'No balances yet.');
       assetsById = new Map(acct.balances.map((b) => [b.asset, b]));
       set(balances, list, fields([

@@ -62,9 +62,10 @@ try {
   await page.getByText(/Received 100 CDZ and 50 CUSD in block \d+/).waitFor();
   const txLink = await page.getByRole('link', { name: 'See the transaction' }).getAttribute('href');
   await page.locator('.balances').getByText('CDZ').waitFor();
+  await page.locator('.balances [data-verified="true"]').nth(1).waitFor();
   const balances = await page.locator('.balances li').allTextContents();
-  assert.ok(balances.some((b) => b.startsWith('100') && b.endsWith('CDZ')), balances.join());
-  assert.ok(balances.some((b) => b.startsWith('50') && b.endsWith('CUSD')), balances.join());
+  assert.ok(balances.some((b) => /^100CDZ ✓ verified$/.test(b)), balances.join());
+  assert.ok(balances.some((b) => /^50CUSD ✓ verified$/.test(b)), balances.join());
   await shot('wallet');
 
   step('wallet: the key survives a reload (IndexedDB)');
