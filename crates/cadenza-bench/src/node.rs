@@ -390,6 +390,7 @@ fn throughput(o: &Options) -> Result<f64, String> {
         mempool_capacity: 400_000,
         worker_threads: 2,
         provider: None,
+        demo_catalogue: None,
     };
     let node = start_node(config, dir)?;
     let agent = agent();
@@ -487,6 +488,7 @@ fn finality(o: &Options) -> Result<(u64, u64, f64), String> {
                 mempool_capacity: 200_000,
                 worker_threads: 1,
                 provider: None,
+                demo_catalogue: None,
             },
             dir,
         )?);

@@ -15,6 +15,10 @@ use cadenza_node::genesis_file::{AssetFile, FaucetFile, GenesisFile, ParamsFile}
 /// The devnet's chain id.
 pub const DEVNET_CHAIN_ID: &str = "cadenza-devnet";
 
+/// The devnet's challenge window after a channel closes: ten seconds, so a listener sees the
+/// rest of a deposit come back within a walkthrough.
+pub const DEVNET_CHALLENGE_WINDOW_MS: u64 = 10_000;
+
 /// The devnet validator's well-known seed: a devnet holds nothing of value, and a fixed key
 /// lets anyone restart it without a keystore. Never use it on a real network.
 fn devnet_validator_seed() -> [u8; 32] {
@@ -156,11 +160,23 @@ pub fn devnet(
     let genesis_path = data.join("genesis.json");
     let provider_key = SecretKey::from_seed(devnet_validator_seed());
     if !genesis_path.exists() {
-        let mut genesis = local_genesis(DEVNET_CHAIN_ID, ParamsFile::default());
-        // The provider pays settlement fees.
+        // Short demo tracks, and a close that completes while you watch.
+        let params = ParamsFile {
+            min_play_ms: Some(cadenza_node::catalogue::DEMO_MIN_PLAY_MS),
+            challenge_window_ms: Some(DEVNET_CHALLENGE_WINDOW_MS),
+            ..ParamsFile::default()
+        };
+        let mut genesis = local_genesis(DEVNET_CHAIN_ID, params);
+        // The provider pays settlement fees; the demo artists pay for registering the demo
+        // catalogue.
         genesis.assets[0]
             .balances
             .insert(provider_key.account().to_did(), "1000".to_owned());
+        for artist in cadenza_node::catalogue::demo_accounts() {
+            genesis.assets[0]
+                .balances
+                .insert(artist.to_did(), "10".to_owned());
+        }
         let text = serde_json::to_string_pretty(&genesis).expect("serializable");
         write_file(&genesis_path, text.as_bytes())?;
     }
@@ -181,7 +197,11 @@ pub fn devnet(
             dir: data.join("provider"),
             settle_interval,
             settle_receipts: 10_000,
+            stream_window: cadenza_node::provider::STREAM_WINDOW,
+            blob_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            blob_peers: Vec::new(),
         }),
+        demo_catalogue: Some("CUSD".to_owned()),
     };
     let data = data.to_owned();
     run::run(config, move |started| {
@@ -371,6 +391,7 @@ pub fn node(config_path: &Path, passphrase: &[u8], json: bool) -> Result<(), Nod
         mempool_capacity: 100_000,
         worker_threads: 2,
         provider: None,
+        demo_catalogue: None,
     };
     run::run(config, move |started| {
         announce(json, started, &data, "validator")

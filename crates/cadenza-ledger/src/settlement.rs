@@ -45,7 +45,8 @@ impl StreamTerms {
         }
     }
 
-    fn valid_at(&self, at_ms: u64) -> bool {
+    /// Whether a stream at block time `at_ms` is licensed: streaming allowed, within validity.
+    pub fn valid_at(&self, at_ms: u64) -> bool {
         self.streamable
             && at_ms >= self.valid_from_ms
             && self.valid_until_ms.is_none_or(|u| at_ms < u)

@@ -120,6 +120,7 @@ pub struct Api<E: Runtime> {
     subscribers: Arc<Semaphore>,
     counters: Counters,
     provider: Option<Arc<crate::provider::Provider>>,
+    media: Option<Arc<crate::media::Media>>,
 }
 
 /// Facts about the node for `/v1/status`.
@@ -184,6 +185,7 @@ impl<E: Runtime> Api<E> {
         info: NodeInfo,
         metrics: Box<dyn Fn() -> String + Send + Sync>,
         provider: Option<Arc<crate::provider::Provider>>,
+        media: Option<Arc<crate::media::Media>>,
     ) -> Arc<Self> {
         Arc::new(Api {
             shared,
@@ -193,6 +195,7 @@ impl<E: Runtime> Api<E> {
             subscribers: Arc::new(Semaphore::new(MAX_SUBSCRIBERS)),
             counters: Counters::default(),
             provider,
+            media,
         })
     }
 
@@ -241,10 +244,20 @@ pub fn router<E: Runtime + Send + Sync + 'static>(api: Arc<Api<E>>) -> Router {
         .route("/assets/{asset}", get(asset::<E>))
         .route("/tracks", get(tracks::<E>))
         .route("/tracks/{track}", get(track::<E>))
+        .route("/tracks/{track}/audio", get(audio::<E>))
+        .route("/uploads", post(upload::<E>))
+        .route("/uploads/{upload}/claim", post(upload_claim::<E>))
+        .route("/uploads/{upload}/licence", post(upload_licence::<E>))
+        .route("/blobs", get(blobs::<E>))
+        .route("/blobs/{blob}", get(blob::<E>))
         .route("/channels/{channel}", get(channel::<E>))
         .route(
             "/channels/{channel}/vouchers",
             post(voucher::<E>).layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES)),
+        )
+        .route(
+            "/vouchers",
+            post(vouchers_batch::<E>).layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES)),
         )
         .route("/provider", get(provider_status::<E>))
         .route("/blocks/latest", get(latest_block::<E>))
@@ -296,9 +309,12 @@ async fn guard<E: Runtime>(
         .and_then(|v| v.parse::<u64>().ok());
     let path = request.uri().path();
     let limit = if path == "/v1/txs/batch"
+        || path == "/v1/vouchers"
         || (path.starts_with("/v1/channels/") && path.ends_with("/vouchers"))
     {
         MAX_BATCH_BODY_BYTES
+    } else if path == "/v1/uploads" {
+        crate::media::MAX_UPLOAD_BYTES as usize
     } else {
         MAX_BODY_BYTES
     };
@@ -943,7 +959,7 @@ async fn voucher<E: Runtime>(
             format!("`update` is not a channel update in the canonical encoding: {e}"),
         )
     })?;
-    match provider.accept(&api.shared, id, update).await {
+    match provider.submit(id, update).await {
         Ok(ack) => {
             let store = api.shared.store.lock().await;
             let view = store.view(&Base::Committed);
@@ -974,14 +990,209 @@ async fn voucher<E: Runtime>(
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VouchersBody {
+    /// Channel updates in the canonical encoding, hex; each names its channel in its voucher.
+    updates: Vec<String>,
+}
+
+fn intake_error_json(error: &crate::provider::IntakeError) -> Value {
+    json!({ "error": { "code": error.code(), "message": error.to_string() } })
+}
+
+/// `POST /v1/vouchers`: up to [`MAX_BATCH_TXS`] channel updates (of any channels) judged
+/// together, one fsync for all; each gets its own answer, in order.
+async fn vouchers_batch<E: Runtime>(State(api): State<Arc<Api<E>>>, body: Bytes) -> ApiResult {
+    let provider = provider_of(&api)?;
+    let body: VouchersBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "bad_json",
+            format!("the body must be JSON {{\"updates\": [\"<hex>\", ...]}}: {e}"),
+        )
+    })?;
+    if body.updates.len() > MAX_BATCH_TXS {
+        return Err(ApiError::bad_request(
+            "batch_too_large",
+            format!(
+                "{} updates in one batch; send at most {MAX_BATCH_TXS}",
+                body.updates.len()
+            ),
+        ));
+    }
+    let mut decoded = Vec::with_capacity(body.updates.len());
+    for (i, text) in body.updates.iter().enumerate() {
+        let update = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| cadenza_types::ChannelUpdate::from_bytes(&b).ok())
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "bad_encoding",
+                    format!("updates[{i}] is not a channel update in the canonical encoding, hex"),
+                )
+            })?;
+        decoded.push((update.voucher.voucher.channel, update));
+    }
+    let results = provider.accept_many(&api.shared, decoded).await;
+    let results: Vec<Value> = results
+        .iter()
+        .map(|r| match r {
+            Ok(ack) => json!({
+                "acknowledged": true,
+                "seq": ack.seq,
+                "cumulative": ack.cumulative.get().to_string(),
+                "paid": ack.paid.get().to_string(),
+            }),
+            Err(e) => intake_error_json(e),
+        })
+        .collect();
+    ok(json!({ "results": results }))
+}
+
 async fn provider_status<E: Runtime>(State(api): State<Arc<Api<E>>>) -> ApiResult {
     let provider = provider_of(&api)?;
     let (channels, receipts) = provider.pending();
+    let media = api.media.as_ref();
     ok(json!({
         "account": provider.account().to_did(),
         "pending_channels": channels,
         "pending_receipts": receipts,
+        "blobs": media.map(|m| m.blobs().list().len()),
+        "blob_addr": media.and_then(|m| m.blob_addr()).map(|a| a.to_string()),
     }))
+}
+
+// ---- Content ----------------------------------------------------------------------------------
+
+fn media_of<E: Runtime>(api: &Api<E>) -> Result<&Arc<crate::media::Media>, ApiError> {
+    api.media.as_ref().ok_or_else(|| {
+        ApiError::not_found(
+            "not_a_provider",
+            "this node does not serve content; upload to and stream from a provider",
+        )
+    })
+}
+
+impl From<crate::media::MediaError> for ApiError {
+    fn from(e: crate::media::MediaError) -> Self {
+        ApiError::new(e.status, e.code, e.message)
+    }
+}
+
+async fn upload<E: Runtime>(State(api): State<Arc<Api<E>>>, request: Request) -> ApiResult {
+    let media = media_of(&api)?;
+    let value = media.upload(request.into_body()).await?;
+    Ok((StatusCode::CREATED, Json(value)).into_response())
+}
+
+fn claim_request(body: &[u8]) -> Result<crate::media::ClaimRequest, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "bad_json",
+            format!(
+                "the body must be JSON {{\"issuer\": \"did:key:…\", \"licence\": \"<hex>\", \"isrc\": …}}: {e}"
+            ),
+        )
+    })
+}
+
+async fn upload_claim<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(upload): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let media = media_of(&api)?;
+    let upload = parse_hash(&upload, "upload id")?;
+    ok(media.claim(&upload, &claim_request(&body)?)?)
+}
+
+async fn upload_licence<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(upload): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let media = media_of(&api)?;
+    let upload = parse_hash(&upload, "upload id")?;
+    let value = media.licence(&upload, claim_request(&body)?).await?;
+    Ok((StatusCode::CREATED, Json(value)).into_response())
+}
+
+async fn blobs<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let media = media_of(&api)?;
+    let params = query_params(params)?;
+    let offset = number(&params, "offset", u64::MAX)?.unwrap_or(0) as usize;
+    let limit = number(&params, "limit", MAX_PAGE as u64)?.unwrap_or(MAX_PAGE as u64) as usize;
+    let all = media.blobs().list();
+    let page: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(id, len)| json!({ "blob": id.to_hex(), "bytes": len }))
+        .collect();
+    ok(json!({
+        "addr": media.blob_addr().map(|a| a.to_string()),
+        "total": all.len(),
+        "blobs": page,
+    }))
+}
+
+async fn blob<E: Runtime>(State(api): State<Arc<Api<E>>>, Path(blob): Path<String>) -> ApiResult {
+    let media = media_of(&api)?;
+    let id = parse_hash(&blob, "blob id")?;
+    match media.blobs().len(&id) {
+        Some(len) => ok(json!({
+            "blob": id.to_hex(),
+            "bytes": len,
+            "addr": media.blob_addr().map(|a| a.to_string()),
+        })),
+        None => Err(ApiError::not_found(
+            "blob_not_found",
+            format!("this provider does not hold blob {id}"),
+        )),
+    }
+}
+
+async fn audio<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(track): Path<String>,
+    RawQuery(params): RawQuery,
+    method: axum::http::Method,
+    headers: axum::http::HeaderMap,
+) -> ApiResult {
+    let track: TrackId = parse_id(&track, "track id")?;
+    let params = query_params(params)?;
+    let channel: Option<ChannelId> = match params.get("channel") {
+        Some(text) => Some(parse_id(text, "channel id")?),
+        None => None,
+    };
+    let provider = provider_of(&api)?;
+    let media = media_of(&api)?;
+    let blob = {
+        let store = api.shared.store.lock().await;
+        let view = store.view(&Base::Committed);
+        let grant = provider.authorize(&view, channel, &track, std::time::Instant::now());
+        if let Err(error) = grant {
+            let status = match &error {
+                crate::provider::GateError::NoChannel { .. }
+                | crate::provider::GateError::PaymentRequired { .. }
+                | crate::provider::GateError::Exhausted { .. } => StatusCode::PAYMENT_REQUIRED,
+                crate::provider::GateError::UnknownChannel(_)
+                | crate::provider::GateError::UnknownTrack(_) => StatusCode::NOT_FOUND,
+                crate::provider::GateError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                crate::provider::GateError::WrongAsset { .. } => StatusCode::CONFLICT,
+                _ => StatusCode::FORBIDDEN,
+            };
+            return Err(ApiError::new(status, error.code(), error.to_string()));
+        }
+        query::track(&view, &track)
+            .map(|t| t.blob_id)
+            .ok_or_else(|| ApiError::not_found("unknown_track", format!("no track {track}")))?
+    };
+    let len = media.ensure(&blob).await?;
+    Ok(media.respond(&blob, len, &headers, method == axum::http::Method::HEAD))
 }
 
 async fn block_json<E: Runtime>(api: &Api<E>, height: u64, raw: bool) -> ApiResult {

@@ -21,8 +21,10 @@
 pub mod api;
 pub mod app;
 pub mod block;
+pub mod catalogue;
 pub mod genesis_file;
 pub mod json;
+pub mod media;
 pub mod mempool;
 pub mod net;
 pub mod provider;

@@ -16,13 +16,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use cadenza_ledger::StateView;
 use cadenza_ledger::records::Channel;
 use cadenza_ledger::settlement::{CheckEnv, Precomputed, StreamTerms, VoucherBase, check_update};
 use cadenza_ledger::{SettleError, query};
 use cadenza_types::tx::{RECEIPTS_PER_UPDATE_MAX, UPDATES_MAX};
 use cadenza_types::{
-    AccountId, Action, Amount, ChannelId, ChannelUpdate, Decode as _, Encode as _, Hash, SecretKey,
-    Transaction,
+    AccountId, Action, Amount, AssetId, ChannelId, ChannelUpdate, Decode as _, Encode as _, Hash,
+    SecretKey, TrackId, Transaction,
 };
 use tracing::{info, warn};
 
@@ -44,6 +45,133 @@ pub struct ProviderConfig {
     pub settle_interval: Duration,
     /// Settle as soon as this many receipts are pending.
     pub settle_receipts: usize,
+    /// How long one paid stream of a track covers requests for it (seeks, re-buffering): a
+    /// request for the same track on the same channel within this time of the stream's first
+    /// request is part of that stream.
+    pub stream_window: Duration,
+    /// Where to serve blobs to peer providers (iroh, QUIC on UDP), if anywhere.
+    pub blob_listen: Option<std::net::SocketAddr>,
+    /// Peer providers' blob addresses, asked in order for a blob this provider lacks.
+    pub blob_peers: Vec<String>,
+}
+
+/// The default [`ProviderConfig::stream_window`].
+pub const STREAM_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// The most channels with open streams the gate tracks at once.
+pub const MAX_GATED_CHANNELS: usize = 100_000;
+
+/// Why a stream is not served.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    /// No channel named.
+    #[error(
+        "streaming is paid: add ?channel=<id> naming your open channel with provider {provider} (open one with an OpenChannel transaction)"
+    )]
+    NoChannel {
+        /// This provider.
+        provider: AccountId,
+    },
+    /// No such channel.
+    #[error("channel {0} is not on the ledger; open it first (or wait for it to commit)")]
+    UnknownChannel(ChannelId),
+    /// The channel pays another provider.
+    #[error(
+        "channel {channel} pays provider {provider}, not this one ({me}); stream from its provider or open a channel with this one"
+    )]
+    NotOurs {
+        /// The channel.
+        channel: ChannelId,
+        /// Its provider.
+        provider: AccountId,
+        /// This provider.
+        me: AccountId,
+    },
+    /// The channel is closed or expired.
+    #[error("channel {0} is closed or expired; open a new channel to stream")]
+    Closed(ChannelId),
+    /// No such track.
+    #[error("no track {0} on the ledger")]
+    UnknownTrack(TrackId),
+    /// The licence does not allow streaming now.
+    #[error("track {0}'s licence does not allow streaming at this time")]
+    NotLicensed(TrackId),
+    /// The channel pays in another asset than the track's price.
+    #[error(
+        "track {track} is priced in {price_asset}, but channel {channel} pays in {channel_asset}; open a channel in {price_asset}"
+    )]
+    WrongAsset {
+        /// The track.
+        track: TrackId,
+        /// The channel.
+        channel: ChannelId,
+        /// The price's asset.
+        price_asset: AssetId,
+        /// The channel's asset.
+        channel_asset: AssetId,
+    },
+    /// A stream begun on this channel is not paid for yet.
+    #[error(
+        "channel {channel} has not paid for its stream of track {track} ({owed} base units owed); sign the stream's receipt and voucher and POST them to /v1/channels/{channel}/vouchers, then ask again"
+    )]
+    PaymentRequired {
+        /// The channel.
+        channel: ChannelId,
+        /// The unpaid stream's track.
+        track: TrackId,
+        /// What is owed, in base units of the channel's asset.
+        owed: Amount,
+    },
+    /// The deposit cannot pay for one more stream.
+    #[error(
+        "channel {channel} has {left} base units left, and a stream of this track costs {price}; top the channel up"
+    )]
+    Exhausted {
+        /// The channel.
+        channel: ChannelId,
+        /// Deposit minus everything acknowledged.
+        left: Amount,
+        /// The stream's price.
+        price: Amount,
+    },
+    /// The gate tracks too many channels.
+    #[error("this provider is serving too many channels; try again shortly")]
+    Busy,
+}
+
+impl GateError {
+    /// A stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GateError::NoChannel { .. } => "channel_required",
+            GateError::UnknownChannel(_) => "unknown_channel",
+            GateError::NotOurs { .. } => "not_our_channel",
+            GateError::Closed(_) => "channel_closed",
+            GateError::UnknownTrack(_) => "unknown_track",
+            GateError::NotLicensed(_) => "not_licensed",
+            GateError::WrongAsset { .. } => "wrong_asset",
+            GateError::PaymentRequired { .. } => "payment_required",
+            GateError::Exhausted { .. } => "channel_exhausted",
+            GateError::Busy => "provider_busy",
+        }
+    }
+}
+
+/// A stream a channel has begun: its price, when it began, and whether a receipt paid it.
+#[derive(Clone, Copy, Debug)]
+struct OpenStream {
+    price: Amount,
+    begun: Instant,
+    paid: bool,
+}
+
+/// What a grant to stream says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// Whether this request began a new stream (false: it continues one).
+    pub new_stream: bool,
+    /// The stream's price.
+    pub price: Amount,
 }
 
 /// Why an update was refused.
@@ -120,7 +248,21 @@ struct State {
     /// Settle channels one per transaction (after a batch failed), until one succeeds.
     isolate: bool,
     last_settlement: Instant,
+    /// Streams begun per channel, by track.
+    streams: BTreeMap<ChannelId, BTreeMap<TrackId, OpenStream>>,
 }
+
+/// An update waiting in the intake queue, with where its answer goes.
+type Job = (
+    ChannelId,
+    ChannelUpdate,
+    tokio::sync::oneshot::Sender<Result<Ack, IntakeError>>,
+);
+
+/// Updates queued for intake at most; senders wait beyond it.
+pub const INTAKE_QUEUE: usize = 4096;
+/// The most updates judged (and fsynced) together.
+pub const INTAKE_BATCH: usize = 1024;
 
 /// The intake and settlement of one provider.
 pub struct Provider {
@@ -128,6 +270,8 @@ pub struct Provider {
     account: AccountId,
     config: ProviderConfig,
     state: Mutex<State>,
+    queue: tokio::sync::mpsc::Sender<Job>,
+    queued: Mutex<Option<tokio::sync::mpsc::Receiver<Job>>>,
 }
 
 /// An acknowledged update.
@@ -145,10 +289,6 @@ pub struct Ack {
 
 fn log_path(dir: &Path) -> PathBuf {
     dir.join("intake.log")
-}
-
-fn io_error(e: std::io::Error) -> IntakeError {
-    IntakeError::Log(e.to_string())
 }
 
 /// An update's log record: `len ‖ BLAKE3(update) ‖ update`.
@@ -227,16 +367,20 @@ impl Provider {
             "provider intake replayed"
         );
         let key = config.key.clone();
+        let (queue, queued) = tokio::sync::mpsc::channel(INTAKE_QUEUE);
         Ok(Arc::new(Provider {
             account: key.account(),
             key,
             config,
+            queue,
+            queued: Mutex::new(Some(queued)),
             state: Mutex::new(State {
                 channels,
                 log,
                 in_flight: None,
                 isolate: false,
                 last_settlement: Instant::now(),
+                streams: BTreeMap::new(),
             }),
         }))
     }
@@ -267,73 +411,336 @@ impl Provider {
         channel_id: ChannelId,
         update: ChannelUpdate,
     ) -> Result<Ack, IntakeError> {
-        if update.voucher.voucher.channel != channel_id {
-            return Err(IntakeError::WrongChannel {
-                expected: channel_id,
-                found: update.voucher.voucher.channel,
+        self.accept_many(shared, vec![(channel_id, update)])
+            .await
+            .pop()
+            .expect("one result per update")
+    }
+
+    /// Queues `update` for the intake loop ([`intake_forever`]), which judges whatever has queued
+    /// up together, with one fsync: under load, many listeners' vouchers share each sync.
+    pub async fn submit(
+        &self,
+        channel_id: ChannelId,
+        update: ChannelUpdate,
+    ) -> Result<Ack, IntakeError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let stopped = || IntakeError::Log("the provider is stopping".into());
+        self.queue
+            .send((channel_id, update, answer))
+            .await
+            .map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+
+    /// [`Provider::accept`] for many updates at once, in order (several may extend the same
+    /// channel): their signatures are verified in one batch, off the state lock, and the accepted
+    /// ones are appended to the log with one write and one fsync before any is acknowledged.
+    pub async fn accept_many<E: Runtime>(
+        &self,
+        shared: &Shared<E>,
+        updates: Vec<(ChannelId, ChannelUpdate)>,
+    ) -> Vec<Result<Ack, IntakeError>> {
+        let mut results: Vec<Option<Result<Ack, IntakeError>>> = Vec::with_capacity(updates.len());
+        for (channel_id, update) in &updates {
+            results.push(if update.voucher.voucher.channel != *channel_id {
+                Some(Err(IntakeError::WrongChannel {
+                    expected: *channel_id,
+                    found: update.voucher.voucher.channel,
+                }))
+            } else if update.receipts.len() > MAX_UPDATE_RECEIPTS {
+                Some(Err(IntakeError::TooManyReceipts {
+                    found: update.receipts.len(),
+                }))
+            } else {
+                None
             });
         }
-        if update.receipts.len() > MAX_UPDATE_RECEIPTS {
-            return Err(IntakeError::TooManyReceipts {
-                found: update.receipts.len(),
-            });
-        }
-        let store = shared.store.lock().await;
-        let view = store.view(&Base::Committed);
-        let channel: Channel =
-            query::channel(&view, &channel_id).ok_or(IntakeError::UnknownChannel(channel_id))?;
-        if channel.provider != self.account {
-            return Err(IntakeError::NotOurs {
-                channel: channel_id,
-                provider: channel.provider,
-                me: self.account,
-            });
-        }
-        let meta = query::meta(&view).expect("a started store has metadata");
-        let params = query::params(&view).expect("a started store has parameters");
-        let mut state = self.lock();
-        let settled = VoucherBase::settled(&channel);
-        let pending = state.channels.entry(channel_id).or_default();
-        // Updates the chain has settled meanwhile are done.
-        pending
-            .updates
-            .retain(|u| u.voucher.voucher.seq > channel.settled_seq);
-        let base = pending.updates.last().map_or(settled, |u| VoucherBase {
-            seq: u.voucher.voucher.seq,
-            cumulative: u.voucher.voucher.cumulative,
-            head: u.voucher.voucher.head,
-        });
+        // Read what the checks need from the committed state, then let the state go.
+        let mut channels: BTreeMap<ChannelId, Channel> = BTreeMap::new();
+        let mut terms: BTreeMap<TrackId, Option<StreamTerms>> = BTreeMap::new();
+        let (meta, params) = {
+            let store = shared.store.lock().await;
+            let view = store.view(&Base::Committed);
+            let meta = query::meta(&view).expect("a started store has metadata");
+            let params = query::params(&view).expect("a started store has parameters");
+            for (i, (channel_id, update)) in updates.iter().enumerate() {
+                if results[i].is_some() {
+                    continue;
+                }
+                let channel = match channels.get(channel_id) {
+                    Some(c) => c.clone(),
+                    None => match query::channel(&view, channel_id) {
+                        Some(c) => {
+                            channels.insert(*channel_id, c.clone());
+                            c
+                        }
+                        None => {
+                            results[i] = Some(Err(IntakeError::UnknownChannel(*channel_id)));
+                            continue;
+                        }
+                    },
+                };
+                if channel.provider != self.account {
+                    results[i] = Some(Err(IntakeError::NotOurs {
+                        channel: *channel_id,
+                        provider: channel.provider,
+                        me: self.account,
+                    }));
+                    continue;
+                }
+                for receipt in &update.receipts {
+                    terms.entry(receipt.track).or_insert_with(|| {
+                        query::track(&view, &receipt.track)
+                            .map(|t| StreamTerms::of(&t.licence, params.min_play_ms))
+                    });
+                }
+            }
+            (meta, params)
+        };
+        // Every signature in one batch (the owner of a channel never changes).
+        let hashes: Vec<Option<Hash>> = updates
+            .iter()
+            .enumerate()
+            .map(|(i, (_, u))| {
+                results[i]
+                    .is_none()
+                    .then(|| u.voucher.voucher.signing_hash())
+            })
+            .collect();
+        let verdicts = {
+            let items: Vec<cadenza_types::crypto::SigItem<'_>> = updates
+                .iter()
+                .zip(&hashes)
+                .filter_map(|((id, u), h)| {
+                    let h = h.as_ref()?;
+                    Some(cadenza_types::crypto::SigItem {
+                        signer: &channels[id].owner,
+                        message: h.as_bytes(),
+                        signature: &u.voucher.signature,
+                    })
+                })
+                .collect();
+            cadenza_types::crypto::verify_many(&items)
+        };
+        let mut verdicts = verdicts.into_iter();
         let env = CheckEnv {
             chain_id: &meta.chain_id,
             now_ms: meta.time_ms,
             challenge_window_ms: params.challenge_window_ms,
         };
-        let mut terms = |track: &cadenza_types::TrackId| {
-            query::track(&view, track).map(|t| StreamTerms::of(&t.licence, params.min_play_ms))
-        };
-        let paid = check_update(
-            &env,
-            &channel_id,
-            &channel,
-            &base,
-            &update,
-            Precomputed::default(),
-            &mut terms,
-        )?;
-        // Durable before acknowledged.
-        state.log.write_all(&record(&update)).map_err(io_error)?;
-        state.log.sync_data().map_err(io_error)?;
-        let voucher = update.voucher.voucher.clone();
-        let pending = state.channels.entry(channel_id).or_default();
-        pending.updates.push(update);
-        Ok(Ack {
-            seq: voucher.seq,
-            cumulative: voucher.cumulative,
-            paid,
-            unsettled: voucher
-                .cumulative
-                .checked_sub(settled.cumulative)
-                .unwrap_or(Amount::ZERO),
+        let mut terms_of = |track: &TrackId| terms.get(track).copied().flatten();
+        let mut state = self.lock();
+        // Bases as this batch moves them; the pending lists change only once the log is synced.
+        let mut bases: BTreeMap<ChannelId, (VoucherBase, Amount)> = BTreeMap::new();
+        let mut accepted: Vec<usize> = Vec::new();
+        let mut log = Vec::new();
+        let mut paid_amounts: Vec<Amount> = vec![Amount::ZERO; updates.len()];
+        for (i, (channel_id, update)) in updates.iter().enumerate() {
+            if hashes[i].is_none() {
+                continue;
+            }
+            let signature_ok = verdicts.next().expect("one verdict per signature");
+            let channel = &channels[channel_id];
+            let (base, settled_cumulative) = *bases.entry(*channel_id).or_insert_with(|| {
+                let settled = VoucherBase::settled(channel);
+                let pending = state.channels.get(channel_id);
+                let base = pending
+                    .and_then(|p| {
+                        p.updates
+                            .iter()
+                            .rev()
+                            .find(|u| u.voucher.voucher.seq > channel.settled_seq)
+                    })
+                    .map_or(settled, |u| VoucherBase {
+                        seq: u.voucher.voucher.seq,
+                        cumulative: u.voucher.voucher.cumulative,
+                        head: u.voucher.voucher.head,
+                    });
+                (base, settled.cumulative)
+            });
+            match check_update(
+                &env,
+                channel_id,
+                channel,
+                &base,
+                update,
+                Precomputed {
+                    signature_ok: Some(signature_ok),
+                    head: None,
+                },
+                &mut terms_of,
+            ) {
+                Ok(paid) => {
+                    let v = &update.voucher.voucher;
+                    bases.insert(
+                        *channel_id,
+                        (
+                            VoucherBase {
+                                seq: v.seq,
+                                cumulative: v.cumulative,
+                                head: v.head,
+                            },
+                            settled_cumulative,
+                        ),
+                    );
+                    log.extend_from_slice(&record(update));
+                    paid_amounts[i] = paid;
+                    accepted.push(i);
+                }
+                Err(e) => results[i] = Some(Err(IntakeError::Refused(e))),
+            }
+        }
+        if !accepted.is_empty() {
+            // Durable before acknowledged.
+            let written = state
+                .log
+                .write_all(&log)
+                .and_then(|_| state.log.sync_data());
+            if let Err(e) = written {
+                let message = e.to_string();
+                for &i in &accepted {
+                    results[i] = Some(Err(IntakeError::Log(message.clone())));
+                }
+                accepted.clear();
+            }
+        }
+        for &i in &accepted {
+            let (channel_id, update) = &updates[i];
+            let channel = &channels[channel_id];
+            if let Some(streams) = state.streams.get_mut(channel_id) {
+                for receipt in &update.receipts {
+                    if let Some(stream) = streams.get_mut(&receipt.track).filter(|s| !s.paid) {
+                        stream.paid = true;
+                    }
+                }
+            }
+            let pending = state.channels.entry(*channel_id).or_default();
+            pending
+                .updates
+                .retain(|u| u.voucher.voucher.seq > channel.settled_seq);
+            pending.updates.push(update.clone());
+            let voucher = &update.voucher.voucher;
+            results[i] = Some(Ok(Ack {
+                seq: voucher.seq,
+                cumulative: voucher.cumulative,
+                paid: paid_amounts[i],
+                unsettled: voucher
+                    .cumulative
+                    .checked_sub(Amount::new(channel.settled))
+                    .unwrap_or(Amount::ZERO),
+            }));
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every update judged"))
+            .collect()
+    }
+
+    /// Decides whether `channel_id` may stream `track_id` now (`now` on the provider's clock),
+    /// against the committed state `view`: the channel must be open, ours and in the track's
+    /// price asset, the licence must allow streaming, and every stream it began before must be
+    /// paid by an acknowledged receipt, so its unpaid credit never exceeds one stream's price.
+    /// A request for a track the channel began within the stream window continues that stream.
+    pub fn authorize(
+        &self,
+        view: &dyn StateView,
+        channel_id: Option<ChannelId>,
+        track_id: &TrackId,
+        now: Instant,
+    ) -> Result<Grant, GateError> {
+        let channel_id = channel_id.ok_or(GateError::NoChannel {
+            provider: self.account,
+        })?;
+        let channel: Channel =
+            query::channel(view, &channel_id).ok_or(GateError::UnknownChannel(channel_id))?;
+        if channel.provider != self.account {
+            return Err(GateError::NotOurs {
+                channel: channel_id,
+                provider: channel.provider,
+                me: self.account,
+            });
+        }
+        let meta = query::meta(view).expect("a started store has metadata");
+        let params = query::params(view).expect("a started store has parameters");
+        if channel.closing_ms() <= meta.time_ms {
+            return Err(GateError::Closed(channel_id));
+        }
+        let track = query::track(view, track_id).ok_or(GateError::UnknownTrack(*track_id))?;
+        let terms = StreamTerms::of(&track.licence, params.min_play_ms);
+        if !terms.valid_at(meta.time_ms) {
+            return Err(GateError::NotLicensed(*track_id));
+        }
+        if terms.price.asset != channel.asset {
+            return Err(GateError::WrongAsset {
+                track: *track_id,
+                channel: channel_id,
+                price_asset: terms.price.asset,
+                channel_asset: channel.asset,
+            });
+        }
+        let price = terms.price.amount;
+        let window = self.config.stream_window;
+        let mut state = self.lock();
+        // What the channel has committed to pay: the newest acknowledged voucher, else the
+        // settled one.
+        let acknowledged = state
+            .channels
+            .get(&channel_id)
+            .and_then(|p| p.updates.last())
+            .map_or(Amount::new(channel.settled), |u| {
+                u.voucher.voucher.cumulative
+            })
+            .max(Amount::new(channel.settled));
+        if !state.streams.contains_key(&channel_id) && state.streams.len() >= MAX_GATED_CHANNELS {
+            // Make room: drop channels whose streams are all paid and over.
+            state.streams.retain(|_, s| {
+                s.values()
+                    .any(|o| !o.paid || now.duration_since(o.begun) < window)
+            });
+            if state.streams.len() >= MAX_GATED_CHANNELS {
+                return Err(GateError::Busy);
+            }
+        }
+        let streams = state.streams.entry(channel_id).or_default();
+        // Paid streams past their window are over.
+        streams.retain(|_, s| !s.paid || now.duration_since(s.begun) < window);
+        if let Some(stream) = streams.get(track_id)
+            && now.duration_since(stream.begun) < window
+        {
+            return Ok(Grant {
+                new_stream: false,
+                price: stream.price,
+            });
+        }
+        if let Some((track, stream)) = streams.iter().find(|(_, s)| !s.paid) {
+            return Err(GateError::PaymentRequired {
+                channel: channel_id,
+                track: *track,
+                owed: stream.price,
+            });
+        }
+        let left = Amount::new(channel.deposit)
+            .checked_sub(acknowledged)
+            .unwrap_or(Amount::ZERO);
+        if left < price {
+            return Err(GateError::Exhausted {
+                channel: channel_id,
+                left,
+                price,
+            });
+        }
+        streams.insert(
+            *track_id,
+            OpenStream {
+                price,
+                begun: now,
+                paid: false,
+            },
+        );
+        Ok(Grant {
+            new_stream: true,
+            price,
         })
     }
 
@@ -447,6 +854,25 @@ impl Provider {
                 self.lock().in_flight = Some(hash);
             }
             Err(error) => warn!(%error, "cannot submit a settlement"),
+        }
+    }
+}
+
+/// Runs the intake loop until the process stops: takes every queued update (up to
+/// [`INTAKE_BATCH`]) and judges them together.
+pub async fn intake_forever<E: Runtime>(provider: Arc<Provider>, shared: Arc<Shared<E>>) {
+    let Some(mut queued) = provider.queued.lock().expect("never poisoned").take() else {
+        return;
+    };
+    let mut jobs = Vec::with_capacity(INTAKE_BATCH);
+    while queued.recv_many(&mut jobs, INTAKE_BATCH).await > 0 {
+        let (updates, answers): (Vec<_>, Vec<_>) = jobs
+            .drain(..)
+            .map(|(id, update, answer)| ((id, update), answer))
+            .unzip();
+        let results = provider.accept_many(&shared, updates).await;
+        for (result, answer) in results.into_iter().zip(answers) {
+            let _ = answer.send(result);
         }
     }
 }

@@ -35,8 +35,10 @@ pub struct NodeConfig {
     pub mempool_capacity: usize,
     /// Runtime worker threads.
     pub worker_threads: usize,
-    /// Serve as a provider (voucher intake and settlement), if set.
+    /// Serve as a provider (voucher intake and settlement, uploads and streaming), if set.
     pub provider: Option<crate::provider::ProviderConfig>,
+    /// Make the demo catalogue at start (a devnet), priced in this genesis asset's symbol.
+    pub demo_catalogue: Option<String>,
 }
 
 /// What a started node tells its launcher.
@@ -61,6 +63,12 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The provider's content (blob store, replication) could not start.
+    #[error("cannot start the provider's content store: {0}")]
+    Media(String),
+    /// The demo catalogue could not be made.
+    #[error(transparent)]
+    Catalogue(#[from] crate::catalogue::CatalogueError),
     /// The state store could not open or recover.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -148,10 +156,32 @@ pub fn run_until(
                     provider.clone(),
                     validator.shared.clone(),
                 ));
+                ::tokio::spawn(crate::provider::intake_forever(
+                    provider.clone(),
+                    validator.shared.clone(),
+                ));
                 Some(provider)
             }
             None => None,
         };
+        let media = match &config.provider {
+            Some(provider_config) => Some(std::sync::Arc::new(
+                crate::media::Media::start(
+                    &provider_config.dir,
+                    config.genesis.chain_id.clone(),
+                    provider_config.blob_listen,
+                    provider_config.blob_peers.clone(),
+                )
+                .await
+                .map_err(NodeError::Media)?,
+            )),
+            None => None,
+        };
+        if let (Some(symbol), Some(media)) = (&config.demo_catalogue, &media) {
+            let asset = cadenza_types::AssetId::genesis(symbol);
+            let tracks = crate::catalogue::seed(&validator.shared, media, asset).await?;
+            tracing::info!(tracks = tracks.len(), "demo catalogue ready");
+        }
         let metrics_context = context.child("metrics");
         let api = Api::new(
             validator.shared.clone(),
@@ -164,6 +194,7 @@ pub fn run_until(
             },
             Box::new(move || metrics_context.encode()),
             provider,
+            media.clone(),
         );
         let (stop_http, http_stopped) = ::tokio::sync::oneshot::channel::<()>();
         let server = ::tokio::spawn(api::serve(listener, api::router(api), async move {
@@ -182,6 +213,9 @@ pub fn run_until(
         tracing::info!("stopping");
         let _ = stop_http.send(());
         let _ = ::tokio::time::timeout(Duration::from_secs(5), server).await;
+        if let Some(media) = media {
+            media.shutdown().await;
+        }
         let _ = context.stop(0, Some(Duration::from_secs(5))).await;
         Ok(())
     })

@@ -318,3 +318,51 @@ pub fn seed(test: &str) -> u64 {
     eprintln!("{test}: seed {seed} (rerun with CADENZA_TEST_SEED={seed})");
     seed
 }
+
+/// An HTTP answer with its headers and raw body.
+pub struct Raw {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Raw {
+    /// A header's value (names compared without case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// GET `url` with request headers, keeping the answer's headers and bytes.
+pub fn get_raw(url: &str, headers: &[(&str, &str)]) -> Raw {
+    let mut request = agent().get(url);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let mut response = request.call().expect("the node answers");
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(512 * 1024 * 1024)
+        .read_to_vec()
+        .expect("a body");
+    Raw {
+        status,
+        headers,
+        body,
+    }
+}

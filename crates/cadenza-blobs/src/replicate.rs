@@ -1,0 +1,464 @@
+//! Node-to-node replication: the [`Replicator`] trait and its iroh implementation.
+//!
+//! [`IrohReplicator`] speaks iroh-blobs' wire protocol (ALPN `/iroh-bytes/4`: a `GetRequest`, then
+//! an 8-byte size and the bao encoding of the requested ranges) over an iroh endpoint bound to
+//! one local socket, with no relay and no address lookup: peers are dialled by their full
+//! [`PeerAddr`]. It serves straight from our [`BlobStore`] (data file plus outboard, verified as it
+//! is encoded), and fetches with iroh-blobs' get state machine, which checks every parent and
+//! every 16 KiB group against the id as it arrives; the bytes stream into a [`BlobWriter`] whose
+//! result is kept only if it hashes to the id. So each blob is stored once, in our store, and
+//! iroh-blobs' own stores are not used. No iroh type appears in this module's public API.
+
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bao_tree::io::BaoContentItem;
+use bao_tree::io::outboard::PostOrderMemOutboard;
+use bao_tree::{BaoTree, BlockSize, ChunkRanges};
+use cadenza_types::hash::Hash;
+use iroh::endpoint::{Connection, RelayMode, presets};
+use iroh::protocol::{AcceptError, ProtocolHandler, Router};
+use iroh::{Endpoint, EndpointAddr, EndpointId, TransportAddr};
+use iroh_blobs::get::fsm::{self, BlobContentNext, ConnectedNext, DecodeError, EndBlobNext};
+use iroh_blobs::protocol::{GetRequest, Request};
+
+use crate::error::{BlobError, Result};
+use crate::store::{BlobStore, BlobWriter};
+use crate::tree::GROUP_CHUNK_LOG;
+
+/// A boxed future, so that [`Replicator`] can be used as `dyn Replicator`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Largest blob [`IrohReplicator::fetch`] accepts by default (a peer announces the size first;
+/// anything larger is refused before a byte is stored).
+pub const DEFAULT_MAX_FETCH_LEN: u64 = 4 << 30;
+
+/// Bytes handed from the blocking encoder to the network at a time.
+const SEND_BATCH_LEN: usize = 256 * 1024;
+
+/// Fetching and serving blobs between nodes.
+pub trait Replicator: Send + Sync {
+    /// This node's address, to give to peers.
+    fn addr(&self) -> PeerAddr;
+
+    /// Fetches blob `id` from `peer`, verifying every byte against `id`; on success the blob is in
+    /// our [`BlobStore`] and its length is returned (at once if it was already held). A peer that
+    /// sends bytes that do not match `id` gives [`BlobError::PeerBad`], and nothing it sent is
+    /// stored or served.
+    fn fetch<'a>(&'a self, id: Hash, peer: &'a PeerAddr) -> BoxFuture<'a, Result<u64>>;
+
+    /// Stops serving and closes the endpoint.
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
+}
+
+/// The text form of a node's full address: `<endpoint id>@<ip:port>[,<ip:port>…]`, for config
+/// files and JSON. Parse it with [`str::parse`]; print it with `Display`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PeerAddr(String);
+
+impl PeerAddr {
+    /// The text form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn to_endpoint_addr(&self) -> Result<EndpointAddr> {
+        let bad = |reason: String| BlobError::BadPeerAddr {
+            text: self.0.clone(),
+            reason,
+        };
+        let (id, sockets) = self.0.split_once('@').ok_or_else(|| bad("no `@`".into()))?;
+        let id = EndpointId::from_str(id).map_err(|e| bad(format!("endpoint id: {e}")))?;
+        let mut addrs = Vec::new();
+        for s in sockets.split(',') {
+            let sa = SocketAddr::from_str(s.trim()).map_err(|e| bad(format!("`{s}`: {e}")))?;
+            addrs.push(TransportAddr::Ip(sa));
+        }
+        Ok(EndpointAddr::from_parts(id, addrs))
+    }
+
+    fn from_parts(id: EndpointId, sockets: &[SocketAddr]) -> PeerAddr {
+        let sockets: Vec<String> = sockets.iter().map(ToString::to_string).collect();
+        PeerAddr(format!("{id}@{}", sockets.join(",")))
+    }
+}
+
+impl std::fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for PeerAddr {
+    type Err = BlobError;
+
+    fn from_str(text: &str) -> Result<PeerAddr> {
+        let addr = PeerAddr(text.trim().to_string());
+        addr.to_endpoint_addr()?;
+        Ok(addr)
+    }
+}
+
+/// A [`Replicator`] on an iroh endpoint that serves the blobs of a [`BlobStore`].
+#[derive(Debug)]
+pub struct IrohReplicator {
+    store: BlobStore,
+    router: Router,
+    addr: PeerAddr,
+    max_fetch_len: u64,
+}
+
+/// Starts an iroh endpoint on `bind` (use `127.0.0.1:0` for a free local port) that serves the
+/// blobs of `store` to peers and fetches into it. Must be called inside a tokio runtime.
+pub async fn start_iroh(store: BlobStore, bind: SocketAddr) -> Result<IrohReplicator> {
+    start(store, bind, true).await
+}
+
+async fn start(store: BlobStore, bind: SocketAddr, verify_served: bool) -> Result<IrohReplicator> {
+    let endpoint_err = |reason: String| BlobError::Endpoint { reason };
+    let endpoint = Endpoint::builder(presets::Minimal)
+        .relay_mode(RelayMode::Disabled)
+        .clear_address_lookup()
+        .clear_ip_transports()
+        .bind_addr(bind)
+        .map_err(|e| endpoint_err(format!("bind address {bind}: {e}")))?
+        .bind()
+        .await
+        .map_err(|e| endpoint_err(format!("binding {bind}: {e}")))?;
+    let addr = PeerAddr::from_parts(endpoint.id(), &endpoint.bound_sockets());
+    let server = Server {
+        store: store.clone(),
+        verify: verify_served,
+    };
+    let router = Router::builder(endpoint)
+        .accept(iroh_blobs::ALPN, Arc::new(server))
+        .spawn();
+    Ok(IrohReplicator {
+        store,
+        router,
+        addr,
+        max_fetch_len: DEFAULT_MAX_FETCH_LEN,
+    })
+}
+
+impl IrohReplicator {
+    /// Sets the largest blob [`fetch`](Replicator::fetch) accepts.
+    pub fn with_max_fetch_len(mut self, max_len: u64) -> Self {
+        self.max_fetch_len = max_len;
+        self
+    }
+
+    /// The store this replicator serves from and fetches into.
+    pub fn store(&self) -> &BlobStore {
+        &self.store
+    }
+
+    async fn fetch_impl(&self, id: Hash, peer: &PeerAddr) -> Result<u64> {
+        if let Some(len) = self.store.len(&id) {
+            return Ok(len);
+        }
+        let target = peer.to_endpoint_addr()?;
+        let unreachable = |reason: String| BlobError::PeerUnreachable {
+            peer: peer.to_string(),
+            reason,
+        };
+        let bad = |reason: String| BlobError::PeerBad {
+            id,
+            peer: peer.to_string(),
+            reason,
+        };
+        let conn = self
+            .router
+            .endpoint()
+            .connect(target, iroh_blobs::ALPN)
+            .await
+            .map_err(|e| unreachable(format!("connect: {e}")))?;
+        let result = self.fetch_on(&conn, id, peer, &bad, &unreachable).await;
+        conn.close(0u32.into(), b"done");
+        result
+    }
+
+    async fn fetch_on(
+        &self,
+        conn: &Connection,
+        id: Hash,
+        peer: &PeerAddr,
+        bad: &(dyn Fn(String) -> BlobError + Sync),
+        unreachable: &(dyn Fn(String) -> BlobError + Sync),
+    ) -> Result<u64> {
+        let request = GetRequest::blob(iroh_blobs::Hash::from(id.0));
+        let connected = fsm::start(conn.clone(), request, Default::default())
+            .next()
+            .await
+            .map_err(|e| unreachable(format!("open stream: {e}")))?;
+        let root = match connected.next().await {
+            Ok(ConnectedNext::StartRoot(root)) => root,
+            Ok(_) => return Err(bad("answered a different request".into())),
+            Err(e) => return Err(unreachable(format!("send request: {e}"))),
+        };
+        let (mut content, size) = match root.next().next().await {
+            Ok(x) => x,
+            Err(fsm::AtBlobHeaderNextError::NotFound { .. }) => {
+                return Err(BlobError::PeerMissing {
+                    id,
+                    peer: peer.to_string(),
+                });
+            }
+            Err(e) => return Err(unreachable(format!("read size: {e}"))),
+        };
+        // The size is not yet proven (the last group proves it), but bounding it first means
+        // a lying peer cannot make us accept more than the limit.
+        if size > self.max_fetch_len {
+            return Err(BlobError::TooLarge {
+                max_len: self.max_fetch_len,
+            });
+        }
+        let store = self.store.clone();
+        let mut writer = tokio::task::spawn_blocking(move || store.writer(size))
+            .await
+            .map_err(|e| unreachable(format!("import task: {e}")))??;
+        let mut written = 0u64;
+        let end = loop {
+            match content.next().await {
+                BlobContentNext::More((next, item)) => {
+                    match item {
+                        Ok(BaoContentItem::Leaf(leaf)) => {
+                            if leaf.offset != written {
+                                return Err(bad(format!(
+                                    "sent bytes at {} where {written} was due",
+                                    leaf.offset
+                                )));
+                            }
+                            written += leaf.data.len() as u64;
+                            writer.write(&leaf.data)?;
+                        }
+                        Ok(BaoContentItem::Parent(_)) => {}
+                        Err(e) => return Err(bad(decode_reason(&e))),
+                    }
+                    content = next;
+                }
+                BlobContentNext::Done(end) => break end,
+            }
+        };
+        if written != size {
+            return Err(bad(format!("sent {written} of {size} bytes")));
+        }
+        if let EndBlobNext::Closing(closing) = end.next() {
+            // Extra bytes after the blob are the peer's problem, not ours: all we keep is verified.
+            let _ = closing.next().await;
+        }
+        finish(writer, id).await.map_err(|e| match e {
+            BlobError::Mismatch { .. } => bad(e.to_string()),
+            other => other,
+        })
+    }
+}
+
+async fn finish(writer: BlobWriter, id: Hash) -> Result<u64> {
+    tokio::task::spawn_blocking(move || writer.finish_expecting(&id))
+        .await
+        .map_err(|e| BlobError::Io {
+            doing: "finishing a fetched blob",
+            path: String::new(),
+            source: std::io::Error::other(e.to_string()),
+        })?
+}
+
+fn decode_reason(e: &DecodeError) -> String {
+    match e {
+        DecodeError::ParentHashMismatch { .. } | DecodeError::LeafHashMismatch { .. } => {
+            format!("bytes do not match the id: {e}")
+        }
+        DecodeError::Read { .. } => {
+            format!("stream failed mid-blob (the peer may hold a bad copy): {e}")
+        }
+        _ => format!("incomplete or invalid response: {e}"),
+    }
+}
+
+impl Replicator for IrohReplicator {
+    fn addr(&self) -> PeerAddr {
+        self.addr.clone()
+    }
+
+    fn fetch<'a>(&'a self, id: Hash, peer: &'a PeerAddr) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(self.fetch_impl(id, peer))
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let _ = self.router.shutdown().await;
+        })
+    }
+}
+
+/// Serves `GetRequest`s for whole blobs or ranges of them from our store.
+#[derive(Debug)]
+struct Server {
+    store: BlobStore,
+    /// Off only in tests that need a peer sending bytes that do not match.
+    verify: bool,
+}
+
+impl ProtocolHandler for Server {
+    async fn accept(&self, conn: Connection) -> std::result::Result<(), AcceptError> {
+        while let Ok((mut send, mut recv)) = conn.accept_bi().await {
+            let store = self.store.clone();
+            let verify = self.verify;
+            tokio::spawn(async move {
+                let Ok((request, _)) = Request::read_async(&mut recv).await else {
+                    let _ = send.reset(iroh_blobs::protocol::ERR_INTERNAL);
+                    return;
+                };
+                let ranges = match &request {
+                    Request::Get(get) => get
+                        .ranges
+                        .iter_non_empty_infinite()
+                        .next()
+                        .filter(|(offset, _)| *offset == 0)
+                        .map(|(_, ranges)| (Hash(*get.hash.as_bytes()), ranges.clone())),
+                    _ => None,
+                };
+                let Some((id, ranges)) = ranges else {
+                    // Only single blobs are served (no hash sequences, pushes or observers).
+                    let _ = send.reset(iroh_blobs::protocol::ERR_PERMISSION);
+                    return;
+                };
+                if serve(&store, id, ranges, verify, &mut send).await.is_err() {
+                    let _ = send.reset(iroh_blobs::protocol::ERR_INTERNAL);
+                } else {
+                    let _ = send.finish();
+                }
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Writes the size and the bao encoding of `ranges` of blob `id`. A blob we do not hold gets an
+/// empty answer, which the protocol reads as "not found".
+async fn serve(
+    store: &BlobStore,
+    id: Hash,
+    ranges: ChunkRanges,
+    verify: bool,
+    send: &mut iroh::endpoint::SendStream,
+) -> std::result::Result<(), ()> {
+    let parts = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.raw_parts(&id))
+            .await
+            .map_err(|_| ())?
+    };
+    let (len, data, outboard) = match parts {
+        Ok(parts) => parts,
+        Err(BlobError::NotFound { .. }) => return Ok(()),
+        Err(_) => return Err(()),
+    };
+    send.write_all(&len.to_le_bytes()).await.map_err(|_| ())?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let encoder = tokio::task::spawn_blocking(move || {
+        let outboard = PostOrderMemOutboard {
+            root: bao_tree::blake3::Hash::from_bytes(id.0),
+            tree: BaoTree::new(len, BlockSize::from_chunk_log(GROUP_CHUNK_LOG)),
+            data: outboard,
+        };
+        let mut out = ChannelWriter {
+            buf: Vec::with_capacity(SEND_BATCH_LEN),
+            tx,
+        };
+        let res = if verify {
+            bao_tree::io::sync::encode_ranges_validated(&data, &outboard, &ranges, &mut out)
+                .map_err(|_| ())
+        } else {
+            bao_tree::io::sync::encode_ranges(&data, &outboard, &ranges, &mut out).map_err(|_| ())
+        };
+        res.and_then(|()| out.flush().map_err(|_| ()))
+    });
+    while let Some(batch) = rx.recv().await {
+        send.write_all(&batch).await.map_err(|_| ())?;
+    }
+    encoder.await.map_err(|_| ())?
+}
+
+/// Batches the encoder's small writes and hands them to the async sender.
+struct ChannelWriter {
+    buf: Vec<u8>,
+    tx: tokio::sync::mpsc::Sender<Vec<u8>>,
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= SEND_BATCH_LEN {
+            self.flush()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(SEND_BATCH_LEN));
+        self.tx
+            .blocking_send(batch)
+            .map_err(|_| std::io::Error::other("the peer stream closed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 % 253) as u8).collect()
+    }
+
+    /// A peer whose copy is corrupt and that does not check it sends bytes that do not match:
+    /// the fetcher detects it, stores nothing, and still fetches the blob from an honest peer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bytes_that_do_not_match_are_refused_and_not_stored() {
+        let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let stores: Vec<_> = dirs
+            .iter()
+            .map(|d| BlobStore::open(d.path()).unwrap())
+            .collect();
+        let bytes = sample(300_000);
+        let id = stores[0].put(&bytes).unwrap();
+        assert_eq!(stores[2].put(&bytes).unwrap(), id);
+        let path = dirs[0]
+            .path()
+            .join("blobs")
+            .join(format!("{}.data", id.to_hex()));
+        let mut on_disk = std::fs::read(&path).unwrap();
+        on_disk[200_000] ^= 0x80;
+        std::fs::write(&path, on_disk).unwrap();
+
+        let liar = start(stores[0].clone(), local, false).await.unwrap();
+        let honest = start_iroh(stores[2].clone(), local).await.unwrap();
+        let fetcher = start_iroh(stores[1].clone(), local).await.unwrap();
+
+        let err = fetcher.fetch(id, &liar.addr()).await.unwrap_err();
+        assert_eq!(err.code(), "blob_peer_bad", "{err}");
+        assert!(err.to_string().contains("do not match"), "{err}");
+        assert!(!stores[1].contains(&id));
+        assert_eq!(
+            std::fs::read_dir(dirs[1].path().join("tmp"))
+                .unwrap()
+                .count(),
+            0
+        );
+
+        assert_eq!(fetcher.fetch(id, &honest.addr()).await.unwrap(), 300_000);
+        assert_eq!(stores[1].read_range(&id, 0, u64::MAX).unwrap(), bytes);
+        for r in [liar, honest, fetcher] {
+            r.shutdown().await;
+        }
+    }
+}
