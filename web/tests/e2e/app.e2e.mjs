@@ -20,7 +20,8 @@ function step(name) {
   console.log(`- ${name}`);
 }
 
-const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+// Audio starts after the channel opens, a moment after the click: no user-gesture rule for autoplay.
+const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'] });
 const context = await browser.newContext({ viewport: { width: 390, height: 844 }, acceptDownloads: true });
 const page = await context.newPage();
 page.setDefaultTimeout(30000);
@@ -183,6 +184,20 @@ try {
   await page.locator('[data-verified="true"]').waitFor();
   await page.getByText('Settled receipts').waitFor();
   await shot('explorer-channel');
+
+  step('listen: a demo track plays in the browser, and the stream is paid once its minimum play time is heard');
+  await page.goto(`${base}/#/listen`);
+  await page.locator('ul.tracks').waitFor();
+  const demo = page.getByRole('button', { name: /^Play (?!Étude)/ }).first();
+  const demoLabel = await demo.getAttribute('aria-label');
+  await demo.click();
+  await page.locator('.payments li', { hasText: 'acknowledged by the provider' }).waitFor({ timeout: 60000 });
+  const played = await page.locator('audio').evaluate((a) => ({ time: a.currentTime, src: a.currentSrc, error: a.error?.code ?? null }));
+  assert.ok(played.time >= 3, `${demoLabel}: played ${played.time} s`);
+  assert.equal(played.error, null);
+  assert.match(played.src, /\/v1\/tracks\/[0-9a-f]{64}\/audio\?channel=[0-9a-f]{64}$/);
+  console.log(`  ${demoLabel}: paid after ${played.time.toFixed(1)} s`);
+  await shot('listen-playing');
 
   step('explorer: the track and its price asset, each record verified field by field');
   await page.goto(`${base}/#/explorer/track/${registered.track}`);
