@@ -267,6 +267,7 @@ pub fn router<E: Runtime + Send + Sync + 'static>(api: Arc<Api<E>>) -> Router {
     Router::new()
         .nest("/v1", v1)
         .route("/metrics", get(metrics::<E>))
+        .merge(crate::web::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

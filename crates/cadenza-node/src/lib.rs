@@ -12,7 +12,8 @@
 //! - [`api`] and [`json`]: the HTTP API under `/v1` and the JSON forms it serves;
 //! - [`provider`]: voucher intake with a durable log, and settlement in batches;
 //! - [`validator`]: the wiring of one validator on any runtime and p2p network;
-//! - [`sim`]: a validator on the deterministic runtime and simulated network (the fault test bed).
+//! - [`sim`]: a validator on the deterministic runtime and simulated network (the fault test bed);
+//! - [`web`]: the web app (`web/`), embedded and served at `/`.
 //!
 //! Architecture invariant: the ledger stays pure; this crate owns every IO concern of consensus
 //! and state. Validity of a block depends only on the block and its ancestors.
@@ -31,6 +32,7 @@ pub mod run;
 pub mod sim;
 pub mod store;
 pub mod validator;
+pub mod web;
 
 /// The validator key types (Commonware's Ed25519), for launchers.
 pub use commonware_cryptography::ed25519;
