@@ -141,6 +141,7 @@ fn announce(json: bool, started: &Started, data: &Path, what: &str) {
             "Cadenza {what} running: chain {} at height {}",
             started.chain_id, started.height
         );
+        println!("  Web     {url}/");
         println!("  API     {url}/v1/status");
         println!("  data    {}", data.display());
         println!("Press Ctrl-C to stop; run the same command again to resume.");
