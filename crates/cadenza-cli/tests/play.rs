@@ -1,7 +1,9 @@
 //! `cadenza play` against a real devnet, through the CLI only: a listener without a channel is
 //! told which `channel open` to run; with one, it plays two demo tracks (range requests written to
 //! a file whose BLAKE3 is the track's blob), pays each with a receipt and a voucher over the
-//! channel's receipt chain (kept in the home folder between runs), and the provider settles both.
+//! channel's receipt chain (kept in the home folder between runs), and the provider settles both;
+//! without the stored state it continues from the ledger's settled head; and a provider owed an
+//! earlier stream refuses the next with a message saying to pay or top up.
 
 mod common;
 
@@ -45,6 +47,12 @@ fn ok(out: Output) -> Output {
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("one JSON document ({e}): {}", describe(out)))
+}
+
+/// Base units of CUSD (6 decimals) as the CLI shows them: `0.002`, `0.0185`.
+fn cusd(base: u128) -> String {
+    let text = format!("{}.{:06}", base / 1_000_000, base % 1_000_000);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 #[test]
@@ -147,11 +155,13 @@ fn play_streams_two_demo_tracks_pays_and_the_provider_settles() {
         } else {
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             let title = t["title"].as_str().unwrap();
-            assert!(
-                text.starts_with("paid 0.00")
-                    && text.contains(&format!(" CUSD for \"{title}\"; channel {channel} has "))
-                    && text.trim_end().ends_with(" CUSD left"),
-                "{text}"
+            assert_eq!(
+                text.trim_end(),
+                format!(
+                    "paid {} CUSD for \"{title}\"; channel {channel} has {} CUSD left",
+                    cusd(price),
+                    cusd(20_000 - cumulative)
+                )
             );
         }
         // The chain state is kept in the home folder.
@@ -192,5 +202,41 @@ fn play_streams_two_demo_tracks_pays_and_the_provider_settles() {
         "--json",
     ])));
     assert_eq!(doc["seq"], 3);
+
+    // A provider owed an earlier stream refuses the next: the message says to pay or top up.
+    let second = json(&ok(run(&[
+        "channel",
+        "open",
+        "--deposit",
+        "0.02CUSD",
+        "--key",
+        "listener",
+        "--json",
+    ])));
+    let second = second["channel"].as_str().unwrap().to_owned();
+    let unpaid = get_raw(
+        &format!("{url}/v1/tracks/{first}/audio?channel={second}"),
+        &[("range", "bytes=0-1023")],
+    );
+    assert_eq!(unpaid.status, 206);
+    let refused = run(&[
+        "play",
+        third,
+        "--key",
+        "listener",
+        "--channel",
+        &second,
+        "--out",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(refused.status.code(), Some(8), "{}", describe(&refused));
+    let error = json(&refused)["error"].clone();
+    assert_eq!(error["code"], "payment_required", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("Pay what it is owed") && message.contains("cadenza channel topup"),
+        "{message}"
+    );
     assert!(node.terminate());
 }
