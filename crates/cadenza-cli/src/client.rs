@@ -229,6 +229,9 @@ pub struct ChannelDoc {
     pub escrow: AmountField,
     /// How many receipts have been settled.
     pub settled_seq: u64,
+    /// The receipt chain's head as of the last settlement (hex; older nodes omit it).
+    #[serde(default)]
+    pub head: Option<String>,
     /// When it closes by itself (block time, ms).
     pub expiry_ms: u64,
     /// When it was closed, if it was.
@@ -522,6 +525,48 @@ impl NodeClient {
             Err(ClientError::Api { code, .. }) if code == "not_a_provider" => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// `GET path` with `Range: bytes=start-end` (inclusive): the status, the `Content-Range`
+    /// header and the bytes. An answer outside 2xx is read as the node's error document.
+    pub fn get_range(
+        &self,
+        path: &str,
+        start: u64,
+        end: u64,
+        what: &str,
+    ) -> Result<(u16, Option<String>, Vec<u8>), ClientError> {
+        let result = self
+            .agent
+            .get(format!("{}{path}", self.url))
+            .header("range", format!("bytes={start}-{end}"))
+            .call();
+        let mut response = result.map_err(|e| self.unreachable(e))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return self.answer(what, Ok(response)).and_then(|_| {
+                Err(self.bad_answer(what, format!("status {status} for a range request")))
+            });
+        }
+        let range = response
+            .headers()
+            .get("content-range")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let limit = end.saturating_sub(start).saturating_add(1).max(1);
+        // A 200 carries the whole file: bounded by what the track may be.
+        let limit = if status == 200 {
+            crate::track_cmd::FILE_BYTES_MAX
+        } else {
+            limit
+        };
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(limit)
+            .read_to_vec()
+            .map_err(|e| self.unreachable(e))?;
+        Ok((status, range, body))
     }
 
     /// POSTs `body` with `content_type` to `path` and returns the JSON answer.

@@ -10,6 +10,7 @@ mod client;
 mod config;
 mod keystore;
 mod node_cmd;
+mod play_cmd;
 mod splits;
 mod track_cmd;
 mod wallet_cmd;
@@ -142,6 +143,20 @@ enum Command {
     /// Tracks: publish, verify a file's licence, show one.
     #[command(subcommand)]
     Track(TrackCommand),
+    /// Stream a track through the node's provider and pay for it from a channel, signed by
+    /// --key: `play TRACK --out song.flac` (or `--out -` to pipe it to a player).
+    Play {
+        /// The track id.
+        track: String,
+        /// The channel to pay from [default: the key's open channel to the node's provider in
+        /// the asset of the track's price].
+        #[arg(long, value_name = "ID")]
+        channel: Option<String>,
+        /// Where the audio goes: a file, or `-` for standard output [default: standard output
+        /// when it is not a terminal].
+        #[arg(long, value_name = "FILE|-")]
+        out: Option<PathBuf>,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -672,6 +687,18 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Claim { track, asset, send } => {
             track_cmd::claim(&wallet(&cli)?, track, asset.as_deref(), send.opts())
         }
+        Command::Play {
+            track,
+            channel,
+            out,
+        } => play_cmd::play(
+            &wallet(&cli)?,
+            &play_cmd::PlayArgs {
+                track,
+                channel: channel.as_deref(),
+                out: out.as_deref(),
+            },
+        ),
         Command::Track(TrackCommand::Info { track, raw }) => {
             track_cmd::info(&wallet(&cli)?, track, *raw)
         }
