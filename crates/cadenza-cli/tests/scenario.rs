@@ -206,6 +206,65 @@ fn two_artists_a_listener_settlement_claims_and_a_share_sale() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    // The node lists each track's holders with their shares and what each may claim, and each
+    // account's holdings, before anyone claims.
+    let holders = |track: &str| -> Vec<(String, String, String)> {
+        let (code, doc) = get(&format!("{url}/v1/tracks/{track}/holders"));
+        assert_eq!(code, 200, "{doc}");
+        let mut rows: Vec<_> = doc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["account"].as_str().unwrap().to_owned(),
+                    h["percent"].as_str().unwrap().to_owned(),
+                    h["claimable"][0]["amount"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let row = |name: &str, percent: &str, owed: u128| {
+        (did[name].clone(), percent.to_owned(), owed.to_string())
+    };
+    let mut want = vec![
+        row("ada", "60", vault(2_000) * 600_000 / 1_000_000),
+        row("producer", "40", vault(2_000) * 400_000 / 1_000_000),
+    ];
+    want.sort();
+    assert_eq!(holders(&track_one), want);
+    let (_, page) = get(&format!("{url}/v1/tracks/{track_one}/holders?limit=1"));
+    let (_, rest) = get(&format!(
+        "{url}/v1/tracks/{track_one}/holders?limit=1&after={}",
+        page["next"].as_str().unwrap()
+    ));
+    assert_eq!(
+        page["items"][0]["account"], want[0].0,
+        "holders are paged in account order"
+    );
+    assert_eq!(rest["items"][0]["account"], want[1].0);
+    let (_, ada_holds) = get(&format!("{url}/v1/accounts/{}/holdings", did["ada"]));
+    let mut held: Vec<(String, String)> = ada_holds["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["track"]["id"].as_str().unwrap().to_owned(),
+                h["percent"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    held.sort();
+    let mut want_held = vec![
+        (track_one.clone(), "60".to_owned()),
+        (track_two.clone(), "25".to_owned()),
+    ];
+    want_held.sort();
+    assert_eq!(held, want_held);
+
     // Every holder claims its share, exactly.
     let claims = [
         ("ada", &track_one, vault(2_000) * 600_000 / 1_000_000),
@@ -230,6 +289,17 @@ fn two_artists_a_listener_settlement_claims_and_a_share_sale() {
     let shares_one = t1["shares_asset"].as_str().unwrap();
     assert_eq!(api_balance(&url, &did["ada"], shares_one), 500_000);
     assert_eq!(api_balance(&url, &did["buyer"], shares_one), 100_000);
+    let mut want = vec![
+        row("ada", "50", 0),
+        row("buyer", "10", 0),
+        row("producer", "40", 0),
+    ];
+    want.sort();
+    assert_eq!(
+        holders(&track_one),
+        want,
+        "the sale shows in the holders at once"
+    );
 
     // Every balance the CLI prints is the ledger's.
     for name in ["ada", "bo", "producer", "listener", "buyer"] {

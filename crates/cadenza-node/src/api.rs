@@ -28,7 +28,7 @@ use axum::{
     },
     routing::{get, post},
 };
-use cadenza_ledger::records::{keys, prefix};
+use cadenza_ledger::records::{AssetInfo, AssetKind, Track, keys, prefix};
 use cadenza_ledger::{StateView, query};
 use cadenza_types::{
     AccountId, AssetId, ChannelId, Decode as _, Encode as _, Hash, SignedTransaction, TrackId,
@@ -240,11 +240,13 @@ pub fn router<E: Runtime + Send + Sync + 'static>(api: Arc<Api<E>>) -> Router {
         .route("/txs/{hash}", get(tx_status::<E>))
         .route("/accounts/{account}", get(account::<E>))
         .route("/accounts/{account}/balances/{asset}", get(balance::<E>))
+        .route("/accounts/{account}/holdings", get(holdings::<E>))
         .route("/assets", get(assets::<E>))
         .route("/assets/{asset}", get(asset::<E>))
         .route("/tracks", get(tracks::<E>))
         .route("/tracks/{track}", get(track::<E>))
         .route("/tracks/{track}/audio", get(audio::<E>))
+        .route("/tracks/{track}/holders", get(track_holders::<E>))
         .route("/uploads", post(upload::<E>))
         .route("/uploads/{upload}/claim", post(upload_claim::<E>))
         .route("/uploads/{upload}/licence", post(upload_licence::<E>))
@@ -900,6 +902,118 @@ async fn track<E: Runtime>(
     ok(value)
 }
 
+/// What `holder` may claim from `track` now, one entry per revenue asset.
+fn claimable_json(state: &dyn StateView, id: &TrackId, track: &Track, holder: &AccountId) -> Value {
+    track
+        .revenue_assets
+        .iter()
+        .map(|asset| json::amount(state, asset, query::claimable(state, id, asset, holder)))
+        .collect()
+}
+
+/// `shares` of the 1,000,000 as a percentage with up to four decimals (`12.5`).
+fn share_percent(shares: u128) -> String {
+    let whole = shares / 10_000;
+    let frac = shares % 10_000;
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac:04}")
+            .trim_end_matches('0')
+            .to_owned()
+    }
+}
+
+/// A track's royalty share holders, in account order, each with its shares and what it may
+/// claim now; paged with `limit` and `after` (a holder's did:key).
+async fn track_holders<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(track): Path<String>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let id: TrackId = parse_id(&track, "track id")?;
+    let params = query_params(params)?;
+    let limit = number(&params, "limit", MAX_PAGE as u64)?.unwrap_or(50) as usize;
+    let after = params.get("after").map(|a| parse_account(a)).transpose()?;
+    let store = api.shared.store.lock().await;
+    let view = store.view(&Base::Committed);
+    let record = query::track(&view, &id).ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_track",
+            format!("no track {id}; list them at /v1/tracks"),
+        )
+    })?;
+    let holders = store.committed_holders(&record.shares_asset, after.as_ref(), limit);
+    let items: Vec<Value> = holders
+        .iter()
+        .map(|holder| {
+            let shares = query::balance(&view, holder, &record.shares_asset).get();
+            json!({
+                "account": holder.to_did(),
+                "shares": shares.to_string(),
+                "percent": share_percent(shares),
+                "claimable": claimable_json(&view, &id, &record, holder),
+            })
+        })
+        .collect();
+    let next = (holders.len() == limit)
+        .then(|| holders.last().map(AccountId::to_did))
+        .flatten();
+    ok(json!({
+        "track": id.to_string(),
+        "shares_asset": record.shares_asset.to_string(),
+        "total_shares": cadenza_ledger::TOTAL_SHARES,
+        "height": store.height(),
+        "items": items,
+        "next": next,
+    }))
+}
+
+/// The tracks whose royalty shares an account holds, each with its shares and what the account
+/// may claim now.
+async fn holdings<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(account): Path<String>,
+    RawQuery(params): RawQuery,
+) -> ApiResult {
+    let id = parse_account(&account)?;
+    query_params(params)?;
+    let store = api.shared.store.lock().await;
+    let view = store.view(&Base::Committed);
+    let mut balance_prefix = vec![prefix::BALANCE];
+    balance_prefix.extend_from_slice(id.as_bytes());
+    let mut items = Vec::new();
+    for (key, _) in store.committed_range(&balance_prefix, None, MAX_PAGE) {
+        let asset = AssetId(Hash(
+            key[33..65]
+                .try_into()
+                .expect("balance keys hold an asset id"),
+        ));
+        let Some(AssetInfo {
+            kind: AssetKind::Shares { track },
+            ..
+        }) = query::asset(&view, &asset)
+        else {
+            continue;
+        };
+        let Some(record) = query::track(&view, &track) else {
+            continue;
+        };
+        let shares = query::balance(&view, &id, &asset).get();
+        items.push(json!({
+            "track": json::track(&view, &track, &record),
+            "shares": shares.to_string(),
+            "percent": share_percent(shares),
+            "claimable": claimable_json(&view, &track, &record, &id),
+        }));
+    }
+    ok(json!({
+        "account": id.to_did(),
+        "height": store.height(),
+        "items": items,
+    }))
+}
+
 async fn channel<E: Runtime>(
     State(api): State<Arc<Api<E>>>,
     Path(channel): Path<String>,
@@ -1488,6 +1602,7 @@ pub fn openapi() -> Value {
             ])),
             "/v1/accounts/{account}": get_op("An account's nonce and balances", json!([path_param("account", "did:key"), proof_param])),
             "/v1/accounts/{account}/balances/{asset}": get_op("One balance", json!([path_param("account", "did:key"), path_param("asset", "Asset id (hex)"), proof_param])),
+            "/v1/accounts/{account}/holdings": get_op("The tracks whose royalty shares the account holds: shares, percent, what it may claim now", json!([path_param("account", "did:key")])),
             "/v1/assets": get_op("Assets, a page at a time", page()),
             "/v1/assets/{asset}": get_op("An asset", json!([path_param("asset", "Asset id (hex)"), proof_param])),
             "/v1/tracks": get_op("Tracks, a page at a time; `q` filters by title or artist", {
@@ -1496,6 +1611,11 @@ pub fn openapi() -> Value {
                 p
             }),
             "/v1/tracks/{track}": get_op("A track with its licence and stream count", json!([path_param("track", "Track id (hex)"), proof_param])),
+            "/v1/tracks/{track}/holders": get_op("A track's royalty share holders (shares, percent, claimable), a page at a time; `after` is a holder's did:key", {
+                let mut p = page();
+                p.as_array_mut().expect("an array").push(path_param("track", "Track id (hex)"));
+                p
+            }),
             "/v1/channels/{channel}": get_op("A payment channel", json!([path_param("channel", "Channel id (hex)"), proof_param])),
             "/v1/channels/{channel}/vouchers": { "post": {
                 "summary": "Send a channel update (voucher and receipts) to this node's provider: judged by the ledger's rule, logged durably, then acknowledged; settled in batches",

@@ -12,12 +12,18 @@
 //! A block is committed only when it is finalized: its batch (which includes every not yet
 //! applied ancestor) is applied and fsynced, then the mirror is updated. The QMDB commit carries
 //! the block height as metadata, so a restart knows which block the state belongs to.
+//!
+//! The mirror also keeps one secondary index, kept in step with it on every insert and removal:
+//! balance keys by asset, so "who holds this asset" (a track's share holders) is a range read
+//! rather than a scan of every balance. Zero balances are deleted by the ledger, so the index
+//! holds exactly the current holders.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::{Arc, Mutex};
 
 use cadenza_ledger::{BlockOutcome, ChangeSet, Genesis, MemoryState, StateView};
+use cadenza_types::{AccountId, AssetId};
 use commonware_codec::RangeCfg;
 use commonware_cryptography::blake3::Blake3;
 use commonware_parallel::Sequential;
@@ -170,6 +176,41 @@ pub struct Executed {
     pub pending: Arc<Pending>,
 }
 
+/// The committed key-value pairs in memory, with the balance-by-asset index.
+#[derive(Default)]
+struct Mirror {
+    kv: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// `asset ‖ owner` for every balance key `BALANCE ‖ owner ‖ asset` in `kv`.
+    holders: BTreeSet<[u8; 64]>,
+}
+
+/// `asset ‖ owner` of a balance key, or `None` for any other key.
+fn holder_entry(key: &[u8]) -> Option<[u8; 64]> {
+    if key.len() != 65 || key[0] != cadenza_ledger::records::prefix::BALANCE {
+        return None;
+    }
+    let mut entry = [0u8; 64];
+    entry[..32].copy_from_slice(&key[33..65]);
+    entry[32..].copy_from_slice(&key[1..33]);
+    Some(entry)
+}
+
+impl Mirror {
+    fn insert(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        if let Some(entry) = holder_entry(&key) {
+            self.holders.insert(entry);
+        }
+        self.kv.insert(key, value);
+    }
+
+    fn remove(&mut self, key: &[u8]) {
+        if let Some(entry) = holder_entry(key) {
+            self.holders.remove(&entry);
+        }
+        self.kv.remove(key);
+    }
+}
+
 /// A read view of the state at a base: pending layers first (newest first), then the mirror.
 struct ChainView<'a> {
     layers: Vec<Arc<Pending>>,
@@ -212,7 +253,7 @@ impl StateView for ChainView<'_> {
 pub struct StateStore<E: commonware_storage::Context + Spawner> {
     /// `None` only while an apply or commit is in flight (they consume the handle).
     db: Option<StateDb<E>>,
-    mirror: BTreeMap<Vec<u8>, Vec<u8>>,
+    mirror: Mirror,
     height: u64,
     pending: HashMap<Digest, Arc<Pending>>,
 }
@@ -227,7 +268,7 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
         let metadata = db.get_metadata().await.map_err(storage)?;
         let mut store = StateStore {
             db: Some(db),
-            mirror: BTreeMap::new(),
+            mirror: Mirror::default(),
             height: 0,
             pending: HashMap::new(),
         };
@@ -282,7 +323,7 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
             ));
         }
         let size = bounds.end;
-        let mut mirror = BTreeMap::new();
+        let mut mirror = Mirror::default();
         let mut loc = 0u64;
         while loc < *size {
             let (_, ops) = db
@@ -339,7 +380,7 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
                 Base::Committed => Vec::new(),
                 Base::Pending(p) => p.layers(self.height),
             },
-            mirror: &self.mirror,
+            mirror: &self.mirror.kv,
         }
     }
 
@@ -459,7 +500,7 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
     /// The committed value of `key` with a proof against [`StateStore::root`], or `None` if the
     /// key has no value.
     pub async fn prove(&self, key: &[u8]) -> Result<Option<(Vec<u8>, ValueProof)>> {
-        let Some(value) = self.mirror.get(key) else {
+        let Some(value) = self.mirror.kv.get(key) else {
             return Ok(None);
         };
         let proof = self
@@ -489,10 +530,38 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
             None => Bound::Included(prefix.to_vec()),
         };
         self.mirror
+            .kv
             .range((start, Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix))
             .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Up to `limit` committed holders of `asset` (accounts with a non-zero balance), in account
+    /// order, starting after `after` if given.
+    pub fn committed_holders(
+        &self,
+        asset: &AssetId,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> Vec<AccountId> {
+        use std::ops::Bound;
+        let mut from = [0u8; 64];
+        from[..32].copy_from_slice(asset.as_bytes());
+        let start = match after {
+            Some(after) => {
+                from[32..].copy_from_slice(after.as_bytes());
+                Bound::Excluded(from)
+            }
+            None => Bound::Included(from),
+        };
+        self.mirror
+            .holders
+            .range((start, Bound::Unbounded))
+            .take_while(|entry| entry[..32] == *asset.as_bytes())
+            .take(limit)
+            .map(|entry| AccountId(entry[32..].try_into().expect("32 bytes")))
             .collect()
     }
 }
