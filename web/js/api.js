@@ -129,7 +129,57 @@ export const tx = (hash, { waitMs = 0, proof = false } = {}) => {
   const qs = p.toString();
   return get(`/v1/txs/${enc(hash)}${qs ? `?${qs}` : ''}`, { timeoutMs: TIMEOUT_MS + waitMs });
 };
+export const holders = (trackId, { after, limit } = {}) => {
+  const p = new URLSearchParams();
+  if (after) p.set('after', after);
+  if (limit) p.set('limit', String(limit));
+  const qs = p.toString();
+  return get(`/v1/tracks/${enc(trackId)}/holders${qs ? `?${qs}` : ''}`);
+};
+export const holdings = (did) => get(`/v1/accounts/${enc(did)}/holdings`);
 export const submitTx = (signedHex) => post('/v1/txs', { tx: signedHex });
+
+// ---- uploads -------------------------------------------------------------------------------------
+
+const UPLOAD_TIMEOUT_MS = 10 * 60 * 1000;
+
+/**
+ * Sends an audio file to `POST /v1/uploads` (XMLHttpRequest, which reports upload progress:
+ * `onProgress(sent, total)`). Resolves with the node's answer (upload id, essence id, probe);
+ * rejects with an ApiError carrying the node's code, or NodeDown.
+ */
+export function upload(file, { onProgress, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/v1/uploads');
+    xhr.timeout = UPLOAD_TIMEOUT_MS;
+    xhr.setRequestHeader('content-type', 'application/octet-stream');
+    xhr.setRequestHeader('accept', 'application/json');
+    xhr.responseType = 'text';
+    xhr.upload.addEventListener('progress', (e) => onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size));
+    xhr.addEventListener('load', () => {
+      let json = null;
+      try {
+        json = JSON.parse(xhr.responseText);
+      } catch {
+        /* judged below */
+      }
+      setDown(false);
+      if (xhr.status >= 200 && xhr.status < 300 && json) resolve(json);
+      else reject(new ApiError(xhr.status, json?.error?.code ?? 'http_error', json?.error?.message ?? `the upload failed with HTTP ${xhr.status}`));
+    });
+    const failed = (why) => () => {
+      if (why === 'abort') return reject(new DOMException('the upload was cancelled', 'AbortError'));
+      setDown(true);
+      reject(new NodeDown(new Error(why)));
+    };
+    xhr.addEventListener('error', failed('network error'));
+    xhr.addEventListener('timeout', failed('timed out'));
+    xhr.addEventListener('abort', failed('abort'));
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.send(file);
+  });
+}
 export const submitVoucher = (channelId, updateHex) => post(`/v1/channels/${enc(channelId)}/vouchers`, { update: updateHex });
 
 // ---- live blocks ---------------------------------------------------------------------------------

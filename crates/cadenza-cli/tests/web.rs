@@ -1,7 +1,10 @@
 //! The web app end to end, in a real headless Chromium (Debian's `chromium`, driven by
 //! `playwright-core`): a devnet started here serves the app; `web/tests/e2e/app.e2e.mjs` creates
 //! a wallet, funds it from the faucet, backs it up and restores it, checks the explorer's
-//! in-browser proof verdicts (and that a tampered proof shows as not verified), the node-down
+//! in-browser proof verdicts (and that a tampered proof shows as not verified), plays and pays,
+//! publishes a track from the studio (drag and drop, a split refused until it is 100%), plays it
+//! from a second tab while the studio shows the earnings arrive live, lists the holders and claims
+//! exactly what was claimable, the node-down
 //! banner, keyboard entry and a slow 3G load, and saves a screenshot of each page in
 //! `<target>/tmp/web-screenshots`. The tools are installed by `scripts/install-web-test-tools`
 //! when missing; without Node.js the test is skipped with a notice.

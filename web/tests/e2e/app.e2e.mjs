@@ -14,6 +14,27 @@ const shots = process.env.CADENZA_SHOTS ?? 'web-screenshots';
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 mkdirSync(shots, { recursive: true });
 
+/** A mono 16-bit PCM WAV of a sine tone, made here (no audio files in the repository). */
+function sineWav(seconds, rate, freq) {
+  const n = seconds * rate;
+  const data = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++) data.writeInt16LE(Math.round(9000 * Math.sin((2 * Math.PI * freq * i) / rate)), i * 2);
+  const head = Buffer.alloc(44);
+  head.write('RIFF', 0);
+  head.writeUInt32LE(36 + data.length, 4);
+  head.write('WAVEfmt ', 8);
+  head.writeUInt32LE(16, 16);
+  head.writeUInt16LE(1, 20);
+  head.writeUInt16LE(1, 22);
+  head.writeUInt32LE(rate, 24);
+  head.writeUInt32LE(rate * 2, 28);
+  head.writeUInt16LE(2, 32);
+  head.writeUInt16LE(16, 34);
+  head.write('data', 36);
+  head.writeUInt32LE(data.length, 40);
+  return Buffer.concat([head, data]);
+}
+
 const steps = [];
 function step(name) {
   steps.push(name);
@@ -222,10 +243,74 @@ try {
   await page.locator('[data-verified="true"]').waitFor();
   await page.getByText('CUSD', { exact: true }).waitFor();
 
-  step('studio');
+  step('studio: publish a track by drag and drop, the split editor refusing a split that is not 100%');
   await nav('Studio').click();
   await page.getByRole('heading', { level: 1, name: 'Studio' }).waitFor();
   await shot('studio');
+  const coWriter = (await (await fetch(`${base}/v1/tracks?limit=1`)).json()).items[0].controller;
+  const pubTitle = `Studio Sine ${Date.now().toString(36)}`;
+  const wav = sineWav(8, 8000, 300 + (Date.now() % 500));
+  const dropped = await page.evaluateHandle(({ b64, name }) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], name, { type: 'audio/wav' }));
+    return dt;
+  }, { b64: wav.toString('base64'), name: `${pubTitle}.wav` });
+  await page.dispatchEvent('#drop', 'drop', { dataTransfer: dropped });
+  await page.getByText(/^Uploaded/).first().waitFor();
+  assert.equal(await page.locator('#upload-progress').evaluate((p) => p.value), 100);
+  assert.equal(await page.inputValue('#pub-title'), pubTitle, 'the title comes from the file name');
+  await page.fill('#pub-artist', 'Browser Quartet');
+  await page.fill('#pub-price', '0.003');
+  await page.getByLabel('Holder 1: share in percent').fill('70');
+  await page.getByRole('button', { name: 'Add a holder' }).click();
+  await page.getByLabel('Holder 2: did:key').fill(coWriter);
+  await page.getByLabel('Holder 2: share in percent').fill('20');
+  await page.getByText('the shares sum to 90%; they must sum to exactly 100%').waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Sign and register' }).isDisabled(), 'a 90% split cannot be registered');
+  await page.getByLabel('Holder 2: share in percent').fill('30');
+  await page.getByText('Total 100% ✓').waitFor();
+  await shot('studio-publish');
+  await page.getByRole('button', { name: 'Sign and register' }).click();
+  await page.getByText(`Published “${pubTitle}” as track`).waitFor();
+  const pubTrack = (await page.locator('.success a[href^="#/explorer/track/"]').getAttribute('href')).split('/').pop();
+  assert.ok(await page.getByRole('button', { name: 'Sign and register' }).isDisabled(), 'the next track needs its own upload');
+  const pubRecord = await (await fetch(`${base}/v1/tracks/${pubTrack}`)).json();
+  assert.equal(pubRecord.title, pubTitle);
+  assert.equal(pubRecord.licence.price.amount, '3000');
+  const split = (await (await fetch(`${base}/v1/tracks/${pubTrack}/holders`)).json()).items.map((x) => [x.account, x.percent]);
+  assert.deepEqual(split.sort(), [[did, '70'], [coWriter, '30']].sort());
+  // The blob the node stored carries the signed licence: its bytes hash to the registered blob id.
+  await page.getByRole('row', { name: new RegExp(pubTitle) }).waitFor();
+
+  step('studio: a listener (another tab of this wallet) plays the new track; the earnings arrive live');
+  const listener = await context.newPage();
+  listener.on('pageerror', (e) => problems.push(`listener page error: ${e.message}`));
+  await listener.goto(`${base}/#/listen/${encodeURIComponent(pubTitle)}`);
+  await listener.getByRole('button', { name: `Play ${pubTitle} by Browser Quartet` }).click();
+  await listener.locator('.payments li', { hasText: pubTitle }).waitFor({ timeout: 60000 });
+  await listener.screenshot({ path: `${shots}/listen-published.png`, fullPage: true });
+  await listener.close();
+  await page.locator('.payments li', { hasText: `from “${pubTitle}”` }).waitFor({ timeout: 60000 });
+  const owed = (await (await fetch(`${base}/v1/tracks/${pubTrack}/holders`)).json()).items.find((x) => x.account === did).claimable[0];
+  assert.ok(BigInt(owed.amount) > 0n, 'the artist has royalties to claim');
+  await page.locator(`.claimable[data-track="${pubTrack}"]`, { hasText: owed.display }).waitFor();
+  await page.getByRole('button', { name: `Holders of ${pubTitle}` }).click();
+  await page.getByRole('table', { name: `Share holders of ${pubTitle}` }).getByText('30%').waitFor();
+  await shot('studio-earnings');
+
+  step('studio: claim the royalties: the balance grows by exactly what was claimable');
+  const cusdId = pubRecord.licence.price.asset;
+  const balanceOf = async () => BigInt((await (await fetch(`${base}/v1/accounts/${encodeURIComponent(did)}/balances/${cusdId}`)).json()).amount);
+  const before = await balanceOf();
+  await page.getByRole('button', { name: `Claim from ${pubTitle}` }).click();
+  await page.getByText(new RegExp(`^Claimed .* from “${pubTitle}” in block \\d+`)).waitFor();
+  const after = await balanceOf();
+  const fee = BigInt((await (await fetch(`${base}/v1/status`)).json()).params.min_fee);
+  // The claim's fee is paid in the native asset, so the stable balance grows by the claim alone.
+  assert.equal(after - before, BigInt(owed.amount), `claimed ${after - before}, owed ${owed.amount} (fee ${fee} in CDZ)`);
+  await page.locator(`.claimable[data-track="${pubTrack}"]`).getByText(/^0 /).waitFor();
+  await shot('studio-claimed');
 
   step('the node down: a banner, then back to normal when it answers');
   expectNetworkErrors = true;
