@@ -709,6 +709,27 @@ async fn tx_status<E: Runtime>(
     }
 }
 
+/// The committed balance keys of `account` (at most [`MAX_PAGE`]), with the asset of each.
+fn balance_keys<E: Runtime>(
+    store: &crate::store::StateStore<E>,
+    account: &AccountId,
+) -> Vec<(Vec<u8>, AssetId)> {
+    let mut balance_prefix = vec![prefix::BALANCE];
+    balance_prefix.extend_from_slice(account.as_bytes());
+    store
+        .committed_range(&balance_prefix, None, MAX_PAGE)
+        .into_iter()
+        .map(|(key, _)| {
+            let asset = AssetId(Hash(
+                key[33..65]
+                    .try_into()
+                    .expect("balance keys hold an asset id"),
+            ));
+            (key, asset)
+        })
+        .collect()
+}
+
 async fn account<E: Runtime>(
     State(api): State<Arc<Api<E>>>,
     Path(account): Path<String>,
@@ -720,15 +741,8 @@ async fn account<E: Runtime>(
     let store = api.shared.store.lock().await;
     let view = store.view(&Base::Committed);
     let record = query::account(&view, &id);
-    let mut balance_prefix = vec![prefix::BALANCE];
-    balance_prefix.extend_from_slice(id.as_bytes());
     let mut balances = Vec::new();
-    for (key, _) in store.committed_range(&balance_prefix, None, MAX_PAGE) {
-        let asset = AssetId(Hash(
-            key[33..65]
-                .try_into()
-                .expect("balance keys hold an asset id"),
-        ));
+    for (key, asset) in balance_keys(&store, &id) {
         let amount = query::balance(&view, &id, &asset);
         let mut value = json::amount(&view, &asset, amount);
         if let Some(info) = query::asset(&view, &asset) {
@@ -980,15 +994,8 @@ async fn holdings<E: Runtime>(
     query_params(params)?;
     let store = api.shared.store.lock().await;
     let view = store.view(&Base::Committed);
-    let mut balance_prefix = vec![prefix::BALANCE];
-    balance_prefix.extend_from_slice(id.as_bytes());
     let mut items = Vec::new();
-    for (key, _) in store.committed_range(&balance_prefix, None, MAX_PAGE) {
-        let asset = AssetId(Hash(
-            key[33..65]
-                .try_into()
-                .expect("balance keys hold an asset id"),
-        ));
+    for (_, asset) in balance_keys(&store, &id) {
         let Some(AssetInfo {
             kind: AssetKind::Shares { track },
             ..
