@@ -445,12 +445,13 @@ pub fn show(w: &Wallet, id: &str, raw: bool) -> Result<(), CliError> {
     let now = s.status.raw["block_time_ms"].as_u64().unwrap_or(0);
     let (_, words) = state(&doc, now, s.params.challenge_window_ms);
     let text = format!(
-        "channel   {id}\nowner     {}\nprovider  {}\ndeposit   {}\nsettled   {} ({} receipts)\nescrow    {}\nstate     {words}",
+        "channel   {id}\nowner     {}\nprovider  {}\ndeposit   {}\nsettled   {} ({} receipt{})\nescrow    {}\nstate     {words}",
         doc.owner,
         doc.provider,
         s.assets.show_maybe_raw(&asset, deposit, raw),
         amount(&doc.settled),
         doc.settled_seq,
+        if doc.settled_seq == 1 { "" } else { "s" },
         amount(&doc.escrow),
     );
     print(w.json, &out, &text);

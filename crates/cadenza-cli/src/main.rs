@@ -484,11 +484,15 @@ impl CliError {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr, warnings and errors only unless RUST_LOG asks for more (for example
-    // RUST_LOG=cadenza_node=debug for each block's timing).
+    // RUST_LOG=cadenza_node=debug for each block's timing). QMDB says at warn level that a new
+    // store starts empty; that is no news to a user, so only its errors show.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,lofty=error")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(
+                    "warn,lofty=error,commonware_storage::qmdb=error",
+                )
+            }),
         )
         .with_writer(std::io::stderr)
         .try_init();
