@@ -7,47 +7,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-
-const PASS: &str = "correct horse battery staple";
-
-fn cadenza(home: &Path, node: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cadenza"))
-        .args(args)
-        .env("CADENZA_HOME", home)
-        .env("CADENZA_PASSPHRASE", PASS)
-        .env("CADENZA_NODE", node)
-        .env_remove("CADENZA_KEY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("the cadenza binary runs")
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: Output) -> Output {
-    assert!(out.status.success(), "{}", describe(&out));
-    out
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("one JSON document ({e}): {}", describe(out)))
-}
 
 /// Base units of CUSD (6 decimals) as the CLI shows them: `0.002`, `0.0185`.
 fn cusd(base: u128) -> String {
@@ -58,25 +21,11 @@ fn cusd(base: u128) -> String {
 #[test]
 fn play_streams_two_demo_tracks_pays_and_the_provider_settles() {
     let home = tempfile::tempdir().unwrap();
-    let data = home.path().join("data");
-    let node = start(
-        home.path(),
-        &[
-            "devnet",
-            "--data",
-            data.to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
-            "--settle-interval-ms",
-            "300",
-        ],
-        &[],
-    );
+    let node = devnet(home.path(), &["--settle-interval-ms", "300"]);
     let url = node.url.clone();
-    wait_height(&url, 1);
-    let run = |args: &[&str]| cadenza(home.path(), &url, args);
-    ok(run(&["keys", "new", "listener"]));
-    ok(run(&["faucet", "--key", "listener"]));
+    let run = |args: &[&str]| cadenza_at(home.path(), &url, args);
+    success(run(&["keys", "new", "listener"]));
+    success(run(&["faucet", "--key", "listener"]));
 
     let (_, list) = get(&format!("{url}/v1/tracks"));
     let demo = list["items"].as_array().unwrap().clone();
@@ -106,7 +55,7 @@ fn play_streams_two_demo_tracks_pays_and_the_provider_settles() {
     );
     assert!(!out_file.exists());
 
-    let opened = json(&ok(run(&[
+    let opened = json(&success(run(&[
         "channel",
         "open",
         "--deposit",
@@ -138,7 +87,7 @@ fn play_streams_two_demo_tracks_pays_and_the_provider_settles() {
         if i == 0 {
             args.push("--json");
         }
-        let out = ok(run(&args));
+        let out = success(run(&args));
         let bytes = std::fs::read(&file).unwrap();
         assert_eq!(
             blake3::hash(&bytes).to_hex().as_str(),
@@ -190,7 +139,7 @@ fn play_streams_two_demo_tracks_pays_and_the_provider_settles() {
     std::fs::remove_dir_all(home.path().join("channels")).unwrap();
     let third = demo[2]["id"].as_str().unwrap();
     let file = home.path().join("track2.flac");
-    let doc = json(&ok(run(&[
+    let doc = json(&success(run(&[
         "play",
         third,
         "--key",
@@ -204,7 +153,7 @@ fn play_streams_two_demo_tracks_pays_and_the_provider_settles() {
     assert_eq!(doc["seq"], 3);
 
     // A provider owed an earlier stream refuses the next: the message says to pay or top up.
-    let second = json(&ok(run(&[
+    let second = json(&success(run(&[
         "channel",
         "open",
         "--deposit",

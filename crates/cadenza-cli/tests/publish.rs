@@ -6,58 +6,16 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
 use cadenza_types::{AssetId, TrackId};
 use common::*;
 use serde_json::Value;
 
-const PASS: &str = "correct horse battery staple";
-
-fn cadenza(home: &Path, node: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cadenza"))
-        .args(args)
-        .env("CADENZA_HOME", home)
-        .env("CADENZA_PASSPHRASE", PASS)
-        .env("CADENZA_NODE", node)
-        .env_remove("CADENZA_KEY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("the cadenza binary runs")
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON document")
-}
-
 #[test]
 fn publish_uploads_signs_registers_and_the_tagged_file_verifies() {
     let home = tempfile::tempdir().unwrap();
-    let data = home.path().join("data");
-    let node = start(
-        home.path(),
-        &[
-            "devnet",
-            "--data",
-            data.to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
-        ],
-        &[],
-    );
-    wait_height(&node.url, 1);
+    let node = devnet(home.path(), &[]);
     let url = node.url.clone();
-    let run = |args: &[&str]| cadenza(home.path(), &url, args);
+    let run = |args: &[&str]| cadenza_at(home.path(), &url, args);
     let singer = json_of(&run(&["keys", "new", "singer", "--json"]))["account"]
         .as_str()
         .unwrap()
@@ -136,7 +94,7 @@ fn publish_uploads_signs_registers_and_the_tagged_file_verifies() {
         "--json",
     ]));
     assert_eq!(played["blob"], doc["blob_id"], "{played}");
-    let verdict = json_of(&cadenza(
+    let verdict = json_of(&cadenza_at(
         home.path(),
         &node.url,
         &["track", "verify", tagged_path.to_str().unwrap(), "--json"],

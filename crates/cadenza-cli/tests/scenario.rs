@@ -5,15 +5,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use cadenza_content::demo::{self, DemoTrack};
 use common::*;
-use serde_json::Value;
-
-const PASS: &str = "correct horse battery staple";
 
 const FIRST: DemoTrack = DemoTrack {
     title: "Scenario One",
@@ -27,31 +22,6 @@ const SECOND: DemoTrack = DemoTrack {
     chords: &[&[220_000, 277_183], &[246_942, 311_127]],
     chord_ms: 1_500,
 };
-
-fn cadenza(home: &Path, node: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cadenza"))
-        .args(args)
-        .env("CADENZA_HOME", home)
-        .env("CADENZA_PASSPHRASE", PASS)
-        .env("CADENZA_NODE", node)
-        .env_remove("CADENZA_KEY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("the cadenza binary runs")
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON document")
-}
 
 /// An account's balances from `/v1`, by asset id.
 fn api_balances(url: &str, did: &str) -> Vec<(String, String)> {
@@ -86,23 +56,9 @@ fn vault(price: u128) -> u128 {
 #[test]
 fn two_artists_a_listener_settlement_claims_and_a_share_sale() {
     let home = tempfile::tempdir().unwrap();
-    let data = home.path().join("data");
-    let node = start(
-        home.path(),
-        &[
-            "devnet",
-            "--data",
-            data.to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
-            "--settle-interval-ms",
-            "300",
-        ],
-        &[],
-    );
+    let node = devnet(home.path(), &["--settle-interval-ms", "300"]);
     let url = node.url.clone();
-    wait_height(&url, 1);
-    let run = |args: &[&str]| cadenza(home.path(), &url, args);
+    let run = |args: &[&str]| cadenza_at(home.path(), &url, args);
     let mut did = std::collections::BTreeMap::new();
     for name in ["ada", "bo", "producer", "listener", "buyer"] {
         let doc = json_of(&run(&["keys", "new", name, "--json"]));

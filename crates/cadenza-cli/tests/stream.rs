@@ -136,20 +136,7 @@ fn split(price: u128) -> (u128, u128, u128) {
 #[test]
 fn upload_stream_settle_claim_exactly() {
     let home = tempfile::tempdir().unwrap();
-    let data = home.path().join("data");
-    let node = start(
-        home.path(),
-        &[
-            "devnet",
-            "--data",
-            data.to_str().unwrap(),
-            "--http",
-            "127.0.0.1:0",
-            "--settle-interval-ms",
-            "300",
-        ],
-        &[],
-    );
+    let node = devnet(home.path(), &["--settle-interval-ms", "300"]);
     let url = node.url.clone();
     let status = wait_height(&url, 1);
     let (_, provider) = get(&format!("{url}/v1/provider"));

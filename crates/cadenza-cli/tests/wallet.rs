@@ -7,69 +7,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
 use common::*;
-use serde_json::Value;
-
-const PASS: &str = "correct horse battery staple";
-
-/// Runs `cadenza args` with `home`, the passphrase and `envs` (no `CADENZA_*` inherited).
-fn cadenza(home: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cadenza"));
-    cmd.args(args)
-        .env("CADENZA_HOME", home)
-        .env("CADENZA_PASSPHRASE", PASS)
-        .env_remove("CADENZA_NODE")
-        .env_remove("CADENZA_KEY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("the cadenza binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        stdout(out),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// The one JSON document a `--json` command printed.
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {}", describe(out)))
-}
-
-fn success(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "the command succeeds: {}",
-        describe(&out)
-    );
-    out
-}
-
-/// Checks a refusal: its exit status and code; returns its message.
-fn refused(out: &Output, status: i32, code: &str) -> String {
-    assert_eq!(out.status.code(), Some(status), "{}", describe(out));
-    let doc = json(out);
-    assert_eq!(doc["error"]["code"], code, "{doc}");
-    doc["error"]["message"]
-        .as_str()
-        .expect("a message")
-        .to_owned()
-}
 
 /// An account's base-unit balance of `symbol`, read from the API directly (not through the
 /// command under test), and its nonce.

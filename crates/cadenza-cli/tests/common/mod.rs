@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -365,4 +365,100 @@ pub fn get_raw(url: &str, headers: &[(&str, &str)]) -> Raw {
         headers,
         body,
     }
+}
+
+// ---- running the `cadenza` binary as a user does -------------------------------------------------
+
+/// The passphrase of every test keystore.
+pub const PASS: &str = "correct horse battery staple";
+
+/// Runs `cadenza args` with `home`, the passphrase and `envs` (no `CADENZA_*` inherited).
+pub fn cadenza(home: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cadenza"));
+    cmd.args(args)
+        .env("CADENZA_HOME", home)
+        .env("CADENZA_PASSPHRASE", PASS)
+        .env_remove("CADENZA_NODE")
+        .env_remove("CADENZA_KEY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the cadenza binary runs")
+}
+
+/// [`cadenza`] against the node at `node`.
+pub fn cadenza_at(home: &Path, node: &str, args: &[&str]) -> Output {
+    cadenza(home, &[("CADENZA_NODE", node)], args)
+}
+
+/// What a command printed on stdout.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A command's status and both outputs, for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        stdout(out),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The one JSON document a `--json` command printed (success or not).
+pub fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is one JSON document ({e}): {}", describe(out)))
+}
+
+/// The JSON document of a command that must have succeeded.
+pub fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "the command succeeds: {}",
+        describe(out)
+    );
+    json(out)
+}
+
+/// Checks that a command succeeded; returns its output.
+pub fn success(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "the command succeeds: {}",
+        describe(&out)
+    );
+    out
+}
+
+/// Checks a refusal: its exit status and code; returns its message.
+pub fn refused(out: &Output, status: i32, code: &str) -> String {
+    assert_eq!(out.status.code(), Some(status), "{}", describe(out));
+    let doc = json(out);
+    assert_eq!(doc["error"]["code"], code, "{doc}");
+    doc["error"]["message"]
+        .as_str()
+        .expect("a message")
+        .to_owned()
+}
+
+/// A devnet with its data in `home/data`, its API on a free port of 127.0.0.1 and `extra`
+/// arguments, started and past its first block.
+pub fn devnet(home: &Path, extra: &[&str]) -> NodeProcess {
+    let data = home.join("data");
+    let mut args = vec![
+        "devnet",
+        "--data",
+        data.to_str().unwrap(),
+        "--http",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    let node = start(home, &args, &[]);
+    wait_height(&node.url, 1);
+    node
 }
