@@ -5,7 +5,8 @@
 //! publishes a track from the studio (drag and drop, a split refused until it is 100%), plays it
 //! from a second tab while the studio shows the earnings arrive live, lists the holders and claims
 //! exactly what was claimable, the node-down
-//! banner, keyboard entry and a slow 3G load, and saves a screenshot of each page in
+//! banner, keyboard entry and a slow 3G load, runs axe-core's WCAG 2.1 A/AA rules on each page
+//! (serious or critical findings fail), and saves a screenshot of each page in
 //! `<target>/tmp/web-screenshots`. The tools are installed by `scripts/install-web-test-tools`
 //! when missing; without Node.js the test is skipped with a notice.
 

@@ -57,6 +57,27 @@ page.on('console', (m) => {
   if (/\/v1\/tracks\/[0-9a-f]+\/audio/.test(m.location()?.url ?? '')) return;
   problems.push(`console error: ${m.text()}`);
 });
+const axeSource = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+const a11yProblems = [];
+const a11yChecked = [];
+const a11yMinor = new Set();
+/**
+ * axe-core's WCAG 2 A/AA rules on the page as it is now; serious and critical findings are
+ * collected (and fail the run at the end, each named with its page and elements).
+ */
+async function a11y(p, name) {
+  // Evaluated through the DevTools protocol: the page's own CSP (script-src 'self') stays on.
+  if (!(await p.evaluate(() => typeof window.axe === 'object'))) await p.evaluate(axeSource);
+  const result = await p.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+  a11yChecked.push(`${name}: ${result.passes.length} rules passed, ${result.violations.length} violated`);
+  for (const v of result.violations) {
+    if (v.impact !== 'serious' && v.impact !== 'critical') {
+      a11yMinor.add(`${v.id} (${v.impact})`);
+      continue;
+    }
+    a11yProblems.push(`${name}: ${v.id} (${v.impact}): ${v.help}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  }
+}
 const nav = (name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
 const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
 
@@ -68,6 +89,7 @@ try {
   await page.getByRole('heading', { level: 1, name: 'Listen' }).waitFor();
   await page.getByText(/Chain cadenza-devnet · height \d+/).waitFor();
   await shot('listen');
+  await a11y(page, 'listen');
 
   step('keyboard: the skip link comes first and moves focus to the content');
   await page.keyboard.press('Tab');
@@ -89,6 +111,7 @@ try {
   assert.ok(balances.some((b) => /^100CDZ ✓ verified$/.test(b)), balances.join());
   assert.ok(balances.some((b) => /^50CUSD ✓ verified$/.test(b)), balances.join());
   await shot('wallet');
+  await a11y(page, 'wallet');
 
   step('wallet: the key survives a reload (IndexedDB)');
   await page.reload();
@@ -116,6 +139,7 @@ try {
   const verdicts = await page.locator('[data-verified]').evaluateAll((els) => els.map((e) => e.dataset.verified));
   assert.deepEqual(verdicts, ['true', 'true', 'true'], 'the nonce and both balances verify');
   await shot('explorer-account');
+  await a11y(page, 'explorer-account');
 
   step('explorer: a tampered proof is shown as not verified');
   await page.route('**/v1/accounts/**', async (route) => {
@@ -139,16 +163,19 @@ try {
   await page.goto(`${base}/#/explorer`);
   await page.getByRole('table', { name: 'Latest blocks' }).waitFor();
   await shot('explorer');
+  await a11y(page, 'explorer');
   await page.goto(`${base}/#/wallet`);
   await page.getByRole('link', { name: 'in the explorer, with proofs' }).waitFor();
   const height = (await page.getByRole('link', { name: /^block \d+$/ }).textContent()).split(' ')[1];
   await page.goto(`${base}/#/explorer/block/${height}`);
   await page.getByRole('heading', { name: `Block ${height}` }).waitFor();
   await shot('explorer-block');
+  await a11y(page, 'explorer-block');
   await page.goto(`${base}/${txLink}`);
   await page.locator('[data-verified="true"]').waitFor();
   await page.getByText('faucet', { exact: true }).waitFor();
   await shot('explorer-tx');
+  await a11y(page, 'explorer-tx');
 
   step('listen: a track registered from the page, found by search, played: a channel opens');
   const title = `Étude for the Browser ${Date.now().toString(36)}`;
@@ -180,6 +207,7 @@ try {
   await page.getByText(/Deposit/).waitFor();
   const channel = (await page.locator('a[href^="#/explorer/channel/"]').getAttribute('href')).split('/').pop();
   await shot('listen-player');
+  await a11y(page, 'listen-player');
 
   step('listen: a stream paid: receipt and voucher acknowledged by the provider, then settled on the ledger');
   const paid = await page.evaluate(async (trackId) => {
@@ -205,6 +233,7 @@ try {
   await page.locator('[data-verified="true"]').waitFor();
   await page.getByText('Settled receipts').waitFor();
   await shot('explorer-channel');
+  await a11y(page, 'explorer-channel');
 
   step('listen: a demo track plays in the browser, and the stream is paid once its minimum play time is heard');
   await page.goto(`${base}/#/listen`);
@@ -219,12 +248,14 @@ try {
   assert.match(played.src, /\/v1\/tracks\/[0-9a-f]{64}\/audio\?channel=[0-9a-f]{64}$/);
   console.log(`  ${demoLabel}: paid after ${played.time.toFixed(1)} s`);
   await shot('listen-playing');
+  await a11y(page, 'listen-playing');
 
   step('explorer: the track and its price asset, each record verified field by field');
   await page.goto(`${base}/#/explorer/track/${registered.track}`);
   await page.locator('[data-verified="true"]').waitFor();
   await page.getByText(title).waitFor();
   await shot('explorer-track');
+  await a11y(page, 'explorer-track');
   // A node that shows another title than the one it proves is caught too.
   await page.route('**/v1/tracks/*?proof=true', async (route) => {
     const res = await route.fetch();
@@ -247,6 +278,7 @@ try {
   await nav('Studio').click();
   await page.getByRole('heading', { level: 1, name: 'Studio' }).waitFor();
   await shot('studio');
+  await a11y(page, 'studio');
   const coWriter = (await (await fetch(`${base}/v1/tracks?limit=1`)).json()).items[0].controller;
   const pubTitle = `Studio Sine ${Date.now().toString(36)}`;
   const wav = sineWav(8, 8000, 300 + (Date.now() % 500));
@@ -271,6 +303,7 @@ try {
   await page.getByLabel('Holder 2: share in percent').fill('30');
   await page.getByText('Total 100% ✓').waitFor();
   await shot('studio-publish');
+  await a11y(page, 'studio-publish');
   await page.getByRole('button', { name: 'Sign and register' }).click();
   await page.getByText(`Published “${pubTitle}” as track`).waitFor();
   const pubTrack = (await page.locator('.success a[href^="#/explorer/track/"]').getAttribute('href')).split('/').pop();
@@ -298,6 +331,11 @@ try {
   await page.getByRole('button', { name: `Holders of ${pubTitle}` }).click();
   await page.getByRole('table', { name: `Share holders of ${pubTitle}` }).getByText('30%').waitFor();
   await shot('studio-earnings');
+  await a11y(page, 'studio-earnings');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('studio-earnings-dark');
+  await a11y(page, 'studio-earnings-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
 
   step('studio: claim the royalties: the balance grows by exactly what was claimable');
   const cusdId = pubRecord.licence.price.asset;
@@ -311,6 +349,7 @@ try {
   assert.equal(after - before, BigInt(owed.amount), `claimed ${after - before}, owed ${owed.amount} (fee ${fee} in CDZ)`);
   await page.locator(`.claimable[data-track="${pubTrack}"]`).getByText(/^0 /).waitFor();
   await shot('studio-claimed');
+  await a11y(page, 'studio-claimed');
 
   step('the node down: a banner, then back to normal when it answers');
   expectNetworkErrors = true;
@@ -318,6 +357,7 @@ try {
   await nav('Explorer').click();
   await page.getByRole('alert').getByText('The node is not answering.').waitFor();
   await shot('node-down');
+  await a11y(page, 'node-down');
   await page.unroute('**/v1/**');
   // The page may notice the node is back by itself (its own retry, a live request) before the
   // click lands, which removes the button: either way the banner must go.
@@ -342,11 +382,15 @@ try {
   await slow.close();
 
   assert.deepEqual(problems, [], 'no page errors or console errors');
+  assert.deepEqual(a11yProblems, [], 'no serious or critical accessibility findings (axe-core, WCAG 2.1 A/AA)');
+  console.log(`axe-core on ${a11yChecked.length} pages: ${a11yChecked.join('; ')}`);
+  if (a11yMinor.size) console.log(`  minor or moderate findings: ${[...a11yMinor].join(', ')}`);
   console.log(`ok: ${steps.length} steps; screenshots in ${shots}`);
 } catch (e) {
   await shot('failure').catch(() => {});
   console.error(`FAILED at step "${steps.at(-1)}": ${e.stack ?? e}`);
   if (problems.length) console.error(problems.join('\n'));
+  if (a11yProblems.length) console.error(a11yProblems.join('\n'));
   process.exitCode = 1;
 } finally {
   await browser.close();
