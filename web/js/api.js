@@ -136,7 +136,7 @@ export const holders = (trackId, { after, limit } = {}) => {
   const qs = p.toString();
   return get(`/v1/tracks/${enc(trackId)}/holders${qs ? `?${qs}` : ''}`);
 };
-export const holdings = (did) => get(`/v1/accounts/${enc(did)}/holdings`);
+export const holdings = (did, { after } = {}) => get(`/v1/accounts/${enc(did)}/holdings${after ? `?after=${enc(after)}` : ''}`);
 export const submitTx = (signedHex) => post('/v1/txs', { tx: signedHex });
 
 // ---- uploads -------------------------------------------------------------------------------------

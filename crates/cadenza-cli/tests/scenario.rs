@@ -220,6 +220,27 @@ fn two_artists_a_listener_settlement_claims_and_a_share_sale() {
     ];
     want_held.sort();
     assert_eq!(held, want_held);
+    // One balance per page: the two tracks still come, past Ada's CDZ and CUSD balances.
+    let mut paged = Vec::new();
+    let mut after = String::new();
+    for _ in 0..10 {
+        let (code, doc) = get(&format!(
+            "{url}/v1/accounts/{}/holdings?limit=1{after}",
+            did["ada"]
+        ));
+        assert_eq!(code, 200, "{doc}");
+        for h in doc["items"].as_array().unwrap() {
+            paged.push(h["track"]["id"].as_str().unwrap().to_owned());
+        }
+        match doc["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => break,
+        }
+    }
+    paged.sort();
+    let mut want_paged = vec![track_one.clone(), track_two.clone()];
+    want_paged.sort();
+    assert_eq!(paged, want_paged);
 
     // Every holder claims its share, exactly.
     let claims = [

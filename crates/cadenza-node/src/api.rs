@@ -709,15 +709,19 @@ async fn tx_status<E: Runtime>(
     }
 }
 
-/// The committed balance keys of `account` (at most [`MAX_PAGE`]), with the asset of each.
+/// Up to `limit` committed balance keys of `account` in asset order, after the asset `after` if
+/// given, with the asset of each.
 fn balance_keys<E: Runtime>(
     store: &crate::store::StateStore<E>,
     account: &AccountId,
+    after: Option<&AssetId>,
+    limit: usize,
 ) -> Vec<(Vec<u8>, AssetId)> {
     let mut balance_prefix = vec![prefix::BALANCE];
     balance_prefix.extend_from_slice(account.as_bytes());
+    let after = after.map(|asset| keys::balance(account, asset));
     store
-        .committed_range(&balance_prefix, None, MAX_PAGE)
+        .committed_range(&balance_prefix, after.as_deref(), limit)
         .into_iter()
         .map(|(key, _)| {
             let asset = AssetId(Hash(
@@ -742,7 +746,7 @@ async fn account<E: Runtime>(
     let view = store.view(&Base::Committed);
     let record = query::account(&view, &id);
     let mut balances = Vec::new();
-    for (key, asset) in balance_keys(&store, &id) {
+    for (key, asset) in balance_keys(&store, &id, None, MAX_PAGE) {
         let amount = query::balance(&view, &id, &asset);
         let mut value = json::amount(&view, &asset, amount);
         if let Some(info) = query::asset(&view, &asset) {
@@ -984,18 +988,28 @@ async fn track_holders<E: Runtime>(
 }
 
 /// The tracks whose royalty shares an account holds, each with its shares and what the account
-/// may claim now.
+/// may claim now; paged over the account's balance keys (`limit`, `after` an asset id), so a
+/// page may hold fewer tracks than `limit`: `next` says where the following page starts.
 async fn holdings<E: Runtime>(
     State(api): State<Arc<Api<E>>>,
     Path(account): Path<String>,
     RawQuery(params): RawQuery,
 ) -> ApiResult {
     let id = parse_account(&account)?;
-    query_params(params)?;
+    let params = query_params(params)?;
+    let limit = number(&params, "limit", MAX_PAGE as u64)?.unwrap_or(MAX_PAGE as u64) as usize;
+    let after: Option<AssetId> = params
+        .get("after")
+        .map(|a| parse_id(a, "`after` (an asset id)"))
+        .transpose()?;
     let store = api.shared.store.lock().await;
     let view = store.view(&Base::Committed);
     let mut items = Vec::new();
-    for (_, asset) in balance_keys(&store, &id) {
+    let scanned = balance_keys(&store, &id, after.as_ref(), limit);
+    let next = (scanned.len() == limit)
+        .then(|| scanned.last().map(|(_, asset)| asset.to_string()))
+        .flatten();
+    for (_, asset) in scanned {
         let Some(AssetInfo {
             kind: AssetKind::Shares { track },
             ..
@@ -1018,6 +1032,7 @@ async fn holdings<E: Runtime>(
         "account": id.to_did(),
         "height": store.height(),
         "items": items,
+        "next": next,
     }))
 }
 
@@ -1609,7 +1624,11 @@ pub fn openapi() -> Value {
             ])),
             "/v1/accounts/{account}": get_op("An account's nonce and balances", json!([path_param("account", "did:key"), proof_param])),
             "/v1/accounts/{account}/balances/{asset}": get_op("One balance", json!([path_param("account", "did:key"), path_param("asset", "Asset id (hex)"), proof_param])),
-            "/v1/accounts/{account}/holdings": get_op("The tracks whose royalty shares the account holds: shares, percent, what it may claim now", json!([path_param("account", "did:key")])),
+            "/v1/accounts/{account}/holdings": get_op("The tracks whose royalty shares the account holds: shares, percent, what it may claim now; paged over the account's balances (`limit`, `after` an asset id; a page may hold fewer items than `limit`, follow `next`)", {
+                let mut p = page();
+                p.as_array_mut().expect("an array").push(path_param("account", "did:key"));
+                p
+            }),
             "/v1/assets": get_op("Assets, a page at a time", page()),
             "/v1/assets/{asset}": get_op("An asset", json!([path_param("asset", "Asset id (hex)"), proof_param])),
             "/v1/tracks": get_op("Tracks, a page at a time; `q` filters by title or artist", {

@@ -490,7 +490,15 @@ function createEarnings(key, assets) {
     if (refreshing) return refreshing;
     refreshing = (async () => {
       try {
-        const doc = await api.holdings(key.did);
+        // Pages over the account's balances; a handful of pages covers any real catalogue.
+        const doc = { items: [] };
+        let after;
+        for (let i = 0; i < 20; i++) {
+          const page = await api.holdings(key.did, { after });
+          doc.items.push(...page.items);
+          after = page.next;
+          if (!after) break;
+        }
         held = new Map(doc.items.map((i) => [i.track.id, i]));
         if (earned === null) {
           const first = doc.items.find((i) => i.claimable.length);
