@@ -474,7 +474,14 @@ mod tests {
         let first = start_iroh_keyed(store.clone(), "127.0.0.1:0".parse().unwrap(), &secret)
             .await
             .unwrap();
-        let port: SocketAddr = first.addr().as_str().split_once('@').unwrap().1.parse().unwrap();
+        let port: SocketAddr = first
+            .addr()
+            .as_str()
+            .split_once('@')
+            .unwrap()
+            .1
+            .parse()
+            .unwrap();
         assert_eq!(first.addr(), PeerAddr::of_secret(&secret, &[port]));
         first.shutdown().await;
         let again = start_iroh_keyed(store, port, &secret).await.unwrap();

@@ -1178,17 +1178,17 @@ async fn audio<E: Runtime>(
         let grant = match grant {
             Ok(grant) => grant,
             Err(error) => {
-            let status = match &error {
-                crate::provider::GateError::NoChannel { .. }
-                | crate::provider::GateError::PaymentRequired { .. }
-                | crate::provider::GateError::Exhausted { .. } => StatusCode::PAYMENT_REQUIRED,
-                crate::provider::GateError::UnknownChannel(_)
-                | crate::provider::GateError::UnknownTrack(_) => StatusCode::NOT_FOUND,
-                crate::provider::GateError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-                crate::provider::GateError::WrongAsset { .. } => StatusCode::CONFLICT,
-                _ => StatusCode::FORBIDDEN,
-            };
-            return Err(ApiError::new(status, error.code(), error.to_string()));
+                let status = match &error {
+                    crate::provider::GateError::NoChannel { .. }
+                    | crate::provider::GateError::PaymentRequired { .. }
+                    | crate::provider::GateError::Exhausted { .. } => StatusCode::PAYMENT_REQUIRED,
+                    crate::provider::GateError::UnknownChannel(_)
+                    | crate::provider::GateError::UnknownTrack(_) => StatusCode::NOT_FOUND,
+                    crate::provider::GateError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                    crate::provider::GateError::WrongAsset { .. } => StatusCode::CONFLICT,
+                    _ => StatusCode::FORBIDDEN,
+                };
+                return Err(ApiError::new(status, error.code(), error.to_string()));
             }
         };
         let blob = query::track(&view, &track)
