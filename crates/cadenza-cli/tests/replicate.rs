@@ -4,7 +4,7 @@
 //! bytes that hash to the registered blob id and lists the blob. A second track whose copy on A
 //! is corrupted on disk is refused by B with a JSON error: B stores none of it, serves none of
 //! it, and the listener owes nothing for the refused stream; once A's copy is repaired, B fetches
-//! and serves it.
+//! and serves it. A misconfigured provider section is refused before the node starts.
 
 mod common;
 
@@ -278,6 +278,33 @@ fn a_provider_fetches_a_missing_track_from_a_peer_and_refuses_a_corrupt_copy() {
         );
         let key = std::fs::read_to_string(dir.join(format!("validator-{i}/provider.key"))).unwrap();
         assert!(key.contains("ciphertext"), "{key}");
+    }
+
+    // A provider section with a peer address that does not parse, or naming the provider
+    // itself, is refused before the node starts, with a stable code and what to do.
+    let node1: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("validator-1/node.json")).unwrap())
+            .unwrap();
+    for (peers, says) in [
+        (json!(["not-an-address"]), "provider.blob_peers[0]"),
+        (json!([addr(0), addr(1)]), "own blob address"),
+    ] {
+        let mut file = node1.clone();
+        file["provider"]["blob_peers"] = peers;
+        let path = dir.join("validator-1/misconfigured.json");
+        std::fs::write(&path, file.to_string()).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
+            .args(["--json", "node", "--config", path.to_str().unwrap()])
+            .env("CADENZA_HOME", home.path())
+            .env("CADENZA_PASSPHRASE", PASSPHRASE)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let error: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(error["error"]["code"], "bad_config", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+        std::fs::remove_file(&path).unwrap();
     }
 
     let start_node = |i: usize| {
