@@ -484,7 +484,19 @@ mod tests {
             .unwrap();
         assert_eq!(first.addr(), PeerAddr::of_secret(&secret, &[port]));
         first.shutdown().await;
-        let again = start_iroh_keyed(store, port, &secret).await.unwrap();
+        drop(first);
+        // The closed endpoint's socket is released in the background: retry for a moment.
+        let mut again = None;
+        for _ in 0..50 {
+            match start_iroh_keyed(store.clone(), port, &secret).await {
+                Ok(r) => {
+                    again = Some(r);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let again = again.expect("the port is free again");
         assert_eq!(again.addr(), PeerAddr::of_secret(&secret, &[port]));
         assert_ne!(
             again.addr(),
