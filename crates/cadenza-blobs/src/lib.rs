@@ -39,6 +39,6 @@ mod tree;
 pub use error::{BlobError, Result};
 pub use replicate::{
     BoxFuture, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_FETCH_LEN, IrohReplicator, PeerAddr,
-    Replicator, start_iroh,
+    Replicator, start_iroh, start_iroh_keyed,
 };
 pub use store::{BlobStore, BlobWriter};

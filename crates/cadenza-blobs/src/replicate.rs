@@ -85,6 +85,13 @@ impl PeerAddr {
         Ok(EndpointAddr::from_parts(id, addrs))
     }
 
+    /// The address of the node whose endpoint secret is `secret` (see [`start_iroh_keyed`]) and
+    /// that listens on `sockets`: known without starting it, so that a network's configuration
+    /// can name every node's address before any of them runs.
+    pub fn of_secret(secret: &[u8; 32], sockets: &[SocketAddr]) -> PeerAddr {
+        PeerAddr::from_parts(iroh::SecretKey::from_bytes(secret).public(), sockets)
+    }
+
     fn from_parts(id: EndpointId, sockets: &[SocketAddr]) -> PeerAddr {
         let sockets: Vec<String> = sockets.iter().map(ToString::to_string).collect();
         PeerAddr(format!("{id}@{}", sockets.join(",")))
@@ -118,14 +125,36 @@ pub struct IrohReplicator {
 }
 
 /// Starts an iroh endpoint on `bind` (use `127.0.0.1:0` for a free local port) that serves the
-/// blobs of `store` to peers and fetches into it. Must be called inside a tokio runtime.
+/// blobs of `store` to peers and fetches into it, under a fresh random endpoint id. Must be
+/// called inside a tokio runtime.
 pub async fn start_iroh(store: BlobStore, bind: SocketAddr) -> Result<IrohReplicator> {
-    start(store, bind, true).await
+    start(store, bind, true, None).await
 }
 
-async fn start(store: BlobStore, bind: SocketAddr, verify_served: bool) -> Result<IrohReplicator> {
+/// As [`start_iroh`], with the endpoint's secret key given: its endpoint id, and so its
+/// [`PeerAddr`] on a fixed `bind`, stays the same across restarts and is known in advance
+/// ([`PeerAddr::of_secret`]). The secret authenticates the endpoint (QUIC's TLS); derive it from
+/// a node key with a domain-separated hash rather than reusing a signing key's bytes.
+pub async fn start_iroh_keyed(
+    store: BlobStore,
+    bind: SocketAddr,
+    secret: &[u8; 32],
+) -> Result<IrohReplicator> {
+    start(store, bind, true, Some(iroh::SecretKey::from_bytes(secret))).await
+}
+
+async fn start(
+    store: BlobStore,
+    bind: SocketAddr,
+    verify_served: bool,
+    secret: Option<iroh::SecretKey>,
+) -> Result<IrohReplicator> {
     let endpoint_err = |reason: String| BlobError::Endpoint { reason };
-    let endpoint = Endpoint::builder(presets::Minimal)
+    let mut builder = Endpoint::builder(presets::Minimal);
+    if let Some(secret) = secret {
+        builder = builder.secret_key(secret);
+    }
+    let endpoint = builder
         .relay_mode(RelayMode::Disabled)
         .clear_address_lookup()
         .clear_ip_transports()
@@ -436,6 +465,47 @@ mod tests {
         (0..len).map(|i| (i * 7 % 253) as u8).collect()
     }
 
+    /// A keyed endpoint has the address its secret gives, before and after a restart.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_keyed_endpoint_has_a_known_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let secret = [7u8; 32];
+        let first = start_iroh_keyed(store.clone(), "127.0.0.1:0".parse().unwrap(), &secret)
+            .await
+            .unwrap();
+        let port: SocketAddr = first
+            .addr()
+            .as_str()
+            .split_once('@')
+            .unwrap()
+            .1
+            .parse()
+            .unwrap();
+        assert_eq!(first.addr(), PeerAddr::of_secret(&secret, &[port]));
+        first.shutdown().await;
+        drop(first);
+        // The closed endpoint's socket is released in the background: retry for a moment.
+        let mut again = None;
+        for _ in 0..50 {
+            match start_iroh_keyed(store.clone(), port, &secret).await {
+                Ok(r) => {
+                    again = Some(r);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let again = again.expect("the port is free again");
+        assert_eq!(again.addr(), PeerAddr::of_secret(&secret, &[port]));
+        assert_ne!(
+            again.addr(),
+            PeerAddr::of_secret(&[8u8; 32], &[port]),
+            "another secret, another id"
+        );
+        again.shutdown().await;
+    }
+
     /// A peer whose copy is corrupt and that does not check it sends bytes that do not match:
     /// the fetcher detects it, stores nothing, and still fetches the blob from an honest peer.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -457,7 +527,7 @@ mod tests {
         on_disk[200_000] ^= 0x80;
         std::fs::write(&path, on_disk).unwrap();
 
-        let liar = start(stores[0].clone(), local, false).await.unwrap();
+        let liar = start(stores[0].clone(), local, false, None).await.unwrap();
         let honest = start_iroh(stores[2].clone(), local).await.unwrap();
         let fetcher = start_iroh(stores[1].clone(), local).await.unwrap();
 

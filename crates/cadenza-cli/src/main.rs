@@ -74,8 +74,10 @@ enum Command {
     /// Set up a network of several validators on this machine.
     #[command(subcommand)]
     Testnet(TestnetCommand),
-    /// Run one validator of a network from its configuration file (see `testnet init`). The
-    /// validator key's passphrase comes from CADENZA_PASSPHRASE or a prompt.
+    /// Run one validator of a network from its configuration file (see `testnet init`), and its
+    /// provider when the file has a `provider` section (`testnet init --providers`: voucher
+    /// intake and settlement, uploads, paid streaming, and blobs fetched from and served to the
+    /// peer providers it lists). The keys' passphrase comes from CADENZA_PASSPHRASE or a prompt.
     Node {
         /// The node's configuration (`node.json`).
         #[arg(long, value_name = "FILE")]
@@ -366,6 +368,16 @@ enum TestnetCommand {
         /// The first validator's HTTP port on 127.0.0.1 (the others follow).
         #[arg(long, default_value_t = 27_700)]
         http_port: u16,
+        /// Make every validator a provider too: its own encrypted key (`provider.key`, same
+        /// passphrase) funded at genesis to pay settlement fees, uploads and paid streaming on
+        /// its HTTP API, and its blobs shared with the other providers over iroh (each node's
+        /// `blob_peers` lists the others' blob addresses, fixed by their keys and ports).
+        #[arg(long)]
+        providers: bool,
+        /// The first provider's blob port (UDP) on 127.0.0.1 (the others follow); with
+        /// --providers.
+        #[arg(long, default_value_t = 27_400, requires = "providers")]
+        blob_port: u16,
     },
 }
 
@@ -761,6 +773,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             dir,
             p2p_port,
             http_port,
+            providers,
+            blob_port,
         }) => {
             let pass = new_passphrase()?;
             Ok(node_cmd::testnet_init(
@@ -768,6 +782,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 *validators,
                 *p2p_port,
                 *http_port,
+                providers.then_some(*blob_port),
                 cadenza_node::genesis_file::ParamsFile::default(),
                 pass.as_bytes(),
                 cli.json,

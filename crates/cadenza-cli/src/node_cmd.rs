@@ -25,6 +25,10 @@ fn devnet_validator_seed() -> [u8; 32] {
     *blake3::hash(b"cadenza devnet validator (public, worthless)").as_bytes()
 }
 
+/// What each provider of `testnet init --providers` holds at genesis, in whole CDZ: enough for
+/// years of settlement fees on a local network.
+const PROVIDER_GENESIS_CDZ: &str = "1000";
+
 /// Why a node command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeCmdError {
@@ -126,16 +130,29 @@ fn read_genesis(path: &Path) -> Result<cadenza_ledger::Genesis, NodeCmdError> {
     Ok(GenesisFile::parse(&text)?.to_genesis()?)
 }
 
-fn announce(json: bool, started: &Started, data: &Path, what: &str) {
+/// What a provider tells its operator at start: its account and where peers fetch its blobs.
+struct ProviderAnnounce {
+    account: String,
+    blob_addr: Option<String>,
+}
+
+fn announce(
+    json: bool,
+    started: &Started,
+    data: &Path,
+    what: &str,
+    provider: Option<&ProviderAnnounce>,
+) {
     let url = format!("http://{}", started.http);
     if json {
-        println!(
-            "{}",
-            json!({
-                "url": url, "chain_id": started.chain_id, "height": started.height,
-                "data": data.display().to_string(),
-            })
-        );
+        let mut doc = json!({
+            "url": url, "chain_id": started.chain_id, "height": started.height,
+            "data": data.display().to_string(),
+        });
+        if let Some(p) = provider {
+            doc["provider"] = json!({ "account": p.account, "blob_addr": p.blob_addr });
+        }
+        println!("{doc}");
     } else {
         println!(
             "Cadenza {what} running: chain {} at height {}",
@@ -144,6 +161,12 @@ fn announce(json: bool, started: &Started, data: &Path, what: &str) {
         println!("  Web     {url}/");
         println!("  API     {url}/v1/status");
         println!("  data    {}", data.display());
+        if let Some(p) = provider {
+            println!("  provider {}", p.account);
+            if let Some(addr) = &p.blob_addr {
+                println!("  blobs   {addr}");
+            }
+        }
         println!("Press Ctrl-C to stop; run the same command again to resume.");
     }
 }
@@ -211,7 +234,7 @@ pub fn devnet(
     };
     let data = data.to_owned();
     run::run(config, move |started| {
-        announce(json, started, &data, "devnet")
+        announce(json, started, &data, "devnet", None)
     })?;
     Ok(())
 }
@@ -232,6 +255,41 @@ pub struct NodeFile {
     pub http: SocketAddr,
     /// Every validator: public key (hex) and p2p address.
     pub validators: Vec<PeerFile>,
+    /// Serve as a provider too (voucher intake and settlement, uploads, streaming, blobs shared
+    /// with peer providers), if present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderFile>,
+}
+
+/// The provider section of a node file.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderFile {
+    /// The provider's encrypted key, relative to the node file (same passphrase as the
+    /// validator's); the validator's own key when absent, as on a devnet. Its account receives
+    /// the provider fee and pays settlement fees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// Its folder (intake log, blobs, staged uploads), relative to the node file.
+    pub dir: PathBuf,
+    /// Where it serves blobs to peer providers (iroh: QUIC over UDP). With a fixed port its
+    /// address (`<endpoint id>@<ip:port>`, the id derived from the provider key) never changes.
+    #[serde(default = "default_blob_listen")]
+    pub blob_listen: SocketAddr,
+    /// Peer providers' blob addresses, asked in order for a track's blob this one lacks.
+    #[serde(default)]
+    pub blob_peers: Vec<String>,
+    /// Settle acknowledged vouchers at least this often (milliseconds).
+    #[serde(default = "default_settle_interval_ms")]
+    pub settle_interval_ms: u64,
+}
+
+fn default_blob_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn default_settle_interval_ms() -> u64 {
+    5_000
 }
 
 /// A validator as listed in a node file.
@@ -245,12 +303,17 @@ pub struct PeerFile {
 }
 
 /// `cadenza testnet init`: keys, a shared genesis and one configuration per validator, for N
-/// validators on this machine (p2p ports from `p2p_base`, HTTP ports from `http_base`).
+/// validators on this machine (p2p ports from `p2p_base`, HTTP ports from `http_base`). With
+/// `providers` (the first blob port), every node is also a provider with its own key, funded at
+/// genesis, serving blobs on UDP ports from there and listing every other provider's blob
+/// address as a peer: the addresses follow from the keys, so they are written now.
+#[allow(clippy::too_many_arguments)]
 pub fn testnet_init(
     dir: &Path,
     validators: usize,
     p2p_base: u16,
     http_base: u16,
+    providers: Option<u16>,
     params: ParamsFile,
     passphrase: &[u8],
     json: bool,
@@ -261,7 +324,10 @@ pub fn testnet_init(
         )));
     }
     let last = |base: u16| base.checked_add(u16::try_from(validators).unwrap_or(u16::MAX) - 1);
-    if last(p2p_base).is_none() || last(http_base).is_none() {
+    if last(p2p_base).is_none()
+        || last(http_base).is_none()
+        || providers.is_some_and(|b| last(b).is_none())
+    {
         return Err(NodeCmdError::Invalid(
             "the port ranges run past 65535; choose lower base ports".into(),
         ));
@@ -274,21 +340,41 @@ pub fn testnet_init(
     {
         return Err(NodeCmdError::Exists(dir.to_owned()));
     }
+    let new_key = || -> Result<SecretKey, NodeCmdError> {
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::fill(seed.as_mut())
+            .map_err(|e| NodeCmdError::Invalid(format!("no randomness: {e}")))?;
+        Ok(SecretKey::from_seed(*seed))
+    };
+    let keys = (0..validators)
+        .map(|_| new_key())
+        .collect::<Result<Vec<_>, _>>()?;
+    // Every provider's key and blob address, known before any node starts.
+    let provider_keys = match providers {
+        Some(base) => (0..validators)
+            .map(|i| {
+                let key = new_key()?;
+                let listen = SocketAddr::from(([127, 0, 0, 1], base + i as u16));
+                let addr = cadenza_node::provider::blob_addr(&key, listen);
+                Ok((key, listen, addr))
+            })
+            .collect::<Result<Vec<_>, NodeCmdError>>()?,
+        None => Vec::new(),
+    };
     std::fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
-    let genesis = local_genesis("cadenza-testnet", params);
+    let mut genesis = local_genesis("cadenza-testnet", params);
+    // Providers pay settlement fees from their own CDZ.
+    for (key, _, _) in &provider_keys {
+        genesis.assets[0]
+            .balances
+            .insert(key.account().to_did(), PROVIDER_GENESIS_CDZ.to_owned());
+    }
     write_file(
         &dir.join("genesis.json"),
         serde_json::to_string_pretty(&genesis)
             .expect("serializable")
             .as_bytes(),
     )?;
-    let mut keys = Vec::with_capacity(validators);
-    for _ in 0..validators {
-        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-        getrandom::fill(seed.as_mut())
-            .map_err(|e| NodeCmdError::Invalid(format!("no randomness: {e}")))?;
-        keys.push(SecretKey::from_seed(*seed));
-    }
     let peers: Vec<PeerFile> = keys
         .iter()
         .enumerate()
@@ -313,6 +399,35 @@ pub fn testnet_init(
                 .expect("serializable")
                 .as_bytes(),
         )?;
+        let provider = match provider_keys.get(i) {
+            Some((provider_key, listen, _)) => {
+                let store = Keystore::seal(
+                    &format!("provider-{i}"),
+                    provider_key,
+                    passphrase,
+                    KdfCost::default(),
+                )?;
+                write_file(
+                    &node_dir.join("provider.key"),
+                    serde_json::to_string_pretty(&store)
+                        .expect("serializable")
+                        .as_bytes(),
+                )?;
+                Some(ProviderFile {
+                    key: Some(PathBuf::from("provider.key")),
+                    dir: PathBuf::from("data/provider"),
+                    blob_listen: *listen,
+                    blob_peers: provider_keys
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, (_, _, addr))| addr.clone())
+                        .collect(),
+                    settle_interval_ms: default_settle_interval_ms(),
+                })
+            }
+            None => None,
+        };
         let file = NodeFile {
             genesis: PathBuf::from("../genesis.json"),
             key: PathBuf::from("validator.key"),
@@ -326,6 +441,7 @@ pub fn testnet_init(
                     address: p.address,
                 })
                 .collect(),
+            provider,
         };
         let path = node_dir.join("node.json");
         write_file(
@@ -334,11 +450,15 @@ pub fn testnet_init(
                 .expect("serializable")
                 .as_bytes(),
         )?;
-        configs.push(json!({
+        let mut entry = json!({
             "config": path.display().to_string(),
             "http": format!("http://{}", file.http),
             "public_key": peers[i].public_key,
-        }));
+        });
+        if let Some((key, _, addr)) = provider_keys.get(i) {
+            entry["provider"] = json!({ "account": key.account().to_did(), "blob_addr": addr });
+        }
+        configs.push(entry);
     }
     if json {
         println!(
@@ -346,8 +466,13 @@ pub fn testnet_init(
             json!({ "dir": dir.display().to_string(), "validators": configs })
         );
     } else {
+        let providers = if provider_keys.is_empty() {
+            ""
+        } else {
+            ", each also a provider"
+        };
         println!(
-            "testnet of {validators} validators in {}; start each with:",
+            "testnet of {validators} validators{providers} in {}; start each with:",
             dir.display()
         );
         for c in &configs {
@@ -360,7 +485,20 @@ pub fn testnet_init(
     Ok(())
 }
 
-/// `cadenza node --config FILE`: runs one validator of a network.
+/// Reads and opens an encrypted key file.
+fn open_key(
+    path: &Path,
+    passphrase: &[u8],
+    bad: &dyn Fn(String) -> NodeCmdError,
+) -> Result<SecretKey, NodeCmdError> {
+    let text = std::fs::read_to_string(path).map_err(io("cannot read", path))?;
+    let store: Keystore = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("the key file {}: {e}", path.display())))?;
+    Ok(store.open(passphrase, path)?)
+}
+
+/// `cadenza node --config FILE`: runs one validator of a network, and its provider when the
+/// file has a provider section.
 pub fn node(config_path: &Path, passphrase: &[u8], json: bool) -> Result<(), NodeCmdError> {
     let text = std::fs::read_to_string(config_path).map_err(io("cannot read", config_path))?;
     let bad = |message: String| NodeCmdError::Config {
@@ -370,11 +508,7 @@ pub fn node(config_path: &Path, passphrase: &[u8], json: bool) -> Result<(), Nod
     let file: NodeFile = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     let base = config_path.parent().unwrap_or(Path::new("."));
     let genesis = read_genesis(&base.join(&file.genesis))?;
-    let key_path = base.join(&file.key);
-    let key_text = std::fs::read_to_string(&key_path).map_err(io("cannot read", &key_path))?;
-    let store: Keystore = serde_json::from_str(&key_text)
-        .map_err(|e| bad(format!("the key file {}: {e}", key_path.display())))?;
-    let secret = store.open(passphrase, &key_path)?;
+    let secret = open_key(&base.join(&file.key), passphrase, &bad)?;
     let key = run::validator_key(&zeroize::Zeroizing::new(secret.seed()));
     let mut peers = Vec::with_capacity(file.validators.len());
     for p in &file.validators {
@@ -387,6 +521,48 @@ pub fn node(config_path: &Path, passphrase: &[u8], json: bool) -> Result<(), Nod
         return Err(bad(format!("its key ({me}) is not among its validators")));
     }
     let data = base.join(&file.data);
+    let (provider, announced) = match &file.provider {
+        Some(p) => {
+            let provider_key = match &p.key {
+                Some(path) => open_key(&base.join(path), passphrase, &bad)?,
+                None => secret,
+            };
+            for (i, peer) in p.blob_peers.iter().enumerate() {
+                cadenza_node::provider::check_blob_addr(peer).map_err(|e| {
+                    bad(format!(
+                        "provider.blob_peers[{i}]: {e}; copy each peer's `blob_addr` from its GET /v1/provider or from `testnet init --providers`"
+                    ))
+                })?;
+            }
+            let own = cadenza_node::provider::blob_addr(&provider_key, p.blob_listen);
+            if p.blob_peers.iter().any(|peer| peer.trim() == own) {
+                return Err(bad(format!(
+                    "provider.blob_peers lists this provider's own blob address ({own}); remove it"
+                )));
+            }
+            if p.settle_interval_ms == 0 {
+                return Err(bad(
+                    "provider.settle_interval_ms must be above 0 (5000 is usual)".into(),
+                ));
+            }
+            let announced = ProviderAnnounce {
+                account: provider_key.account().to_did(),
+                // A port chosen at start is not known here; GET /v1/provider shows it.
+                blob_addr: (p.blob_listen.port() != 0).then_some(own),
+            };
+            let config = cadenza_node::provider::ProviderConfig {
+                key: provider_key,
+                dir: base.join(&p.dir),
+                settle_interval: std::time::Duration::from_millis(p.settle_interval_ms),
+                settle_receipts: 10_000,
+                stream_window: cadenza_node::provider::STREAM_WINDOW,
+                blob_listen: Some(p.blob_listen),
+                blob_peers: p.blob_peers.iter().map(|s| s.trim().to_owned()).collect(),
+            };
+            (Some(config), Some(announced))
+        }
+        None => (None, None),
+    };
     let config = NodeConfig {
         data_dir: data.clone(),
         key,
@@ -396,11 +572,11 @@ pub fn node(config_path: &Path, passphrase: &[u8], json: bool) -> Result<(), Nod
         genesis,
         mempool_capacity: 100_000,
         worker_threads: 2,
-        provider: None,
+        provider,
         demo_catalogue: None,
     };
     run::run(config, move |started| {
-        announce(json, started, &data, "validator")
+        announce(json, started, &data, "validator", announced.as_ref())
     })?;
     Ok(())
 }

@@ -1306,28 +1306,44 @@ async fn audio<E: Runtime>(
     };
     let provider = provider_of(&api)?;
     let media = media_of(&api)?;
-    let blob = {
+    let now = std::time::Instant::now();
+    let (blob, grant) = {
         let store = api.shared.store.lock().await;
         let view = store.view(&Base::Committed);
-        let grant = provider.authorize(&view, channel, &track, std::time::Instant::now());
-        if let Err(error) = grant {
-            let status = match &error {
-                crate::provider::GateError::NoChannel { .. }
-                | crate::provider::GateError::PaymentRequired { .. }
-                | crate::provider::GateError::Exhausted { .. } => StatusCode::PAYMENT_REQUIRED,
-                crate::provider::GateError::UnknownChannel(_)
-                | crate::provider::GateError::UnknownTrack(_) => StatusCode::NOT_FOUND,
-                crate::provider::GateError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-                crate::provider::GateError::WrongAsset { .. } => StatusCode::CONFLICT,
-                _ => StatusCode::FORBIDDEN,
-            };
-            return Err(ApiError::new(status, error.code(), error.to_string()));
-        }
-        query::track(&view, &track)
+        let grant = provider.authorize(&view, channel, &track, now);
+        let grant = match grant {
+            Ok(grant) => grant,
+            Err(error) => {
+                let status = match &error {
+                    crate::provider::GateError::NoChannel { .. }
+                    | crate::provider::GateError::PaymentRequired { .. }
+                    | crate::provider::GateError::Exhausted { .. } => StatusCode::PAYMENT_REQUIRED,
+                    crate::provider::GateError::UnknownChannel(_)
+                    | crate::provider::GateError::UnknownTrack(_) => StatusCode::NOT_FOUND,
+                    crate::provider::GateError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                    crate::provider::GateError::WrongAsset { .. } => StatusCode::CONFLICT,
+                    _ => StatusCode::FORBIDDEN,
+                };
+                return Err(ApiError::new(status, error.code(), error.to_string()));
+            }
+        };
+        let blob = query::track(&view, &track)
             .map(|t| t.blob_id)
-            .ok_or_else(|| ApiError::not_found("unknown_track", format!("no track {track}")))?
+            .ok_or_else(|| ApiError::not_found("unknown_track", format!("no track {track}")))?;
+        (blob, grant)
     };
-    let len = media.ensure(&blob).await?;
+    let len = match media.ensure(&blob).await {
+        Ok(len) => len,
+        Err(e) => {
+            // Nothing was served: the stream this request began is not owed.
+            if grant.new_stream
+                && let Some(channel) = &channel
+            {
+                provider.withdraw(channel, &track, now);
+            }
+            return Err(e.into());
+        }
+    };
     Ok(media.respond(&blob, len, &headers, method == axum::http::Method::HEAD))
 }
 

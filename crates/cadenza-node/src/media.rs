@@ -151,11 +151,13 @@ pub struct ClaimRequest {
 
 impl Media {
     /// Opens the provider's content under `dir` (`dir/blobs`, `dir/uploads`) and, when
-    /// `blob_listen` is set, starts serving its blobs to peers there and fetching from `peers`.
-    /// Staged uploads from an earlier run are discarded: an upload is only kept once licensed.
+    /// `blob_listen` is set, starts serving its blobs to peers there, under the endpoint secret
+    /// `secret` ([`crate::provider::blob_secret`]), and fetching from `peers`. Staged uploads
+    /// from an earlier run are discarded: an upload is only kept once licensed.
     pub async fn start(
         dir: &Path,
         chain_id: ChainId,
+        secret: &[u8; 32],
         blob_listen: Option<std::net::SocketAddr>,
         peers: Vec<String>,
     ) -> Result<Media, String> {
@@ -169,7 +171,7 @@ impl Media {
             .collect::<Result<Vec<_>, _>>()?;
         let replicator: Option<Arc<dyn Replicator>> = match blob_listen {
             Some(bind) => Some(Arc::new(
-                cadenza_blobs::start_iroh(blobs.clone(), bind)
+                cadenza_blobs::start_iroh_keyed(blobs.clone(), bind, secret)
                     .await
                     .map_err(|e| e.to_string())?,
             )),
@@ -443,21 +445,26 @@ impl Media {
         }))
     }
 
-    /// Makes sure `blob` is held, fetching it from a peer provider when it is not.
+    /// Makes sure `blob` is held, fetching it from a peer provider when it is not: the peers
+    /// are asked in order until one gives a copy that verifies against the id. A peer that
+    /// sends bytes that do not match, or stops before a copy that verifies, is passed over and
+    /// nothing it sent is kept. When no peer gives it, the answer names the worst thing seen: a
+    /// bad peer (`502 blob_peer_bad`), else an unreachable one (`503 blob_peer_unreachable`),
+    /// else `404 blob_not_found`.
     pub async fn ensure(&self, blob: &Hash) -> Result<u64, MediaError> {
         if let Some(len) = self.blobs.len(blob) {
             return Ok(len);
         }
-        let Some(replicator) = &self.replicator else {
+        let (Some(replicator), false) = (&self.replicator, self.peers.is_empty()) else {
             return Err(MediaError::new(
                 StatusCode::NOT_FOUND,
                 "blob_not_found",
                 format!(
-                    "this provider does not hold blob {blob} and has no peers to fetch it from"
+                    "this provider does not hold blob {blob} and has no peers to fetch it from; stream it from a provider that holds it"
                 ),
             ));
         };
-        let mut last = None;
+        let (mut bad, mut unreachable) = (Vec::new(), Vec::new());
         for peer in &self.peers {
             match replicator.fetch(*blob, peer).await {
                 Ok(len) => {
@@ -466,19 +473,43 @@ impl Media {
                 }
                 Err(e) => {
                     warn!(%blob, %peer, error = %e, "a peer could not give a blob");
-                    last = Some(e);
+                    match e {
+                        BlobError::PeerBad { .. } => bad.push(e.to_string()),
+                        BlobError::PeerUnreachable { .. } => unreachable.push(e.to_string()),
+                        BlobError::PeerMissing { .. } => {}
+                        // A refused size or a local failure: no other peer changes it.
+                        other => return Err(MediaError::from(other)),
+                    }
                 }
             }
         }
-        Err(match last {
-            Some(e) => MediaError::from(e),
-            None => MediaError::new(
+        let peers = self.peers.len();
+        Err(if !bad.is_empty() {
+            MediaError::new(
+                StatusCode::BAD_GATEWAY,
+                "blob_peer_bad",
+                format!(
+                    "no peer gave a copy of blob {blob} that verifies, and nothing was stored: {}; stream it from a provider that holds a good copy, and tell this provider's operator",
+                    bad.join("; ")
+                ),
+            )
+        } else if !unreachable.is_empty() {
+            MediaError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "blob_peer_unreachable",
+                format!(
+                    "this provider does not hold blob {blob} and could not reach the peers that might: {}; try again shortly",
+                    unreachable.join("; ")
+                ),
+            )
+        } else {
+            MediaError::new(
                 StatusCode::NOT_FOUND,
                 "blob_not_found",
                 format!(
-                    "this provider does not hold blob {blob} and has no peers to fetch it from"
+                    "neither this provider nor any of its {peers} peers holds blob {blob}; stream it from a provider that holds it"
                 ),
-            ),
+            )
         })
     }
 

@@ -55,6 +55,28 @@ pub struct ProviderConfig {
     pub blob_peers: Vec<String>,
 }
 
+/// The secret of a provider's blob endpoint (iroh), derived from its key with a
+/// domain-separated BLAKE3 key derivation: the endpoint id is then fixed by the provider's key,
+/// so that a network's configuration can list every provider's blob address before any starts
+/// (`cadenza testnet init --providers`), and the signing key's bytes are not reused as a TLS key.
+pub fn blob_secret(key: &SecretKey) -> [u8; 32] {
+    blake3::derive_key("cadenza provider blob endpoint v1", &key.seed())
+}
+
+/// The blob address (`<endpoint id>@<ip:port>`) of the provider with `key` serving blobs on
+/// `listen`, as peers write it in their `blob_peers`.
+pub fn blob_addr(key: &SecretKey, listen: std::net::SocketAddr) -> String {
+    cadenza_blobs::PeerAddr::of_secret(&blob_secret(key), &[listen]).to_string()
+}
+
+/// Checks that `text` is a blob address (`<endpoint id>@<ip:port>[,<ip:port>…]`); the error
+/// says why not.
+pub fn check_blob_addr(text: &str) -> Result<(), String> {
+    text.parse::<cadenza_blobs::PeerAddr>()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// The default [`ProviderConfig::stream_window`].
 pub const STREAM_WINDOW: Duration = Duration::from_secs(10 * 60);
 
@@ -739,6 +761,24 @@ impl Provider {
             new_stream: true,
             price,
         })
+    }
+
+    /// Takes back a grant that began a new stream (`authorize` at `now`) whose audio could not
+    /// be served (the blob is neither held nor given by a peer): the listener owes nothing for
+    /// it and may stream something else.
+    pub fn withdraw(&self, channel_id: &ChannelId, track_id: &TrackId, now: Instant) {
+        let mut state = self.lock();
+        if let Some(streams) = state.streams.get_mut(channel_id) {
+            if streams
+                .get(track_id)
+                .is_some_and(|s| !s.paid && s.begun == now)
+            {
+                streams.remove(track_id);
+            }
+            if streams.is_empty() {
+                state.streams.remove(channel_id);
+            }
+        }
     }
 
     /// One settlement step: if a settlement is in flight, waits for its record and prunes what

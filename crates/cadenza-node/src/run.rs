@@ -169,6 +169,7 @@ pub fn run_until(
                 crate::media::Media::start(
                     &provider_config.dir,
                     config.genesis.chain_id.clone(),
+                    &crate::provider::blob_secret(&provider_config.key),
                     provider_config.blob_listen,
                     provider_config.blob_peers.clone(),
                 )
