@@ -40,21 +40,6 @@ fn cdz() -> AssetId {
     AssetId::genesis("CDZ")
 }
 
-fn start_devnet(home: &Path, extra: &[&str]) -> NodeProcess {
-    let data = home.join("data");
-    let mut args = vec![
-        "devnet",
-        "--data",
-        data.to_str().unwrap(),
-        "--http",
-        "127.0.0.1:0",
-    ];
-    args.extend_from_slice(extra);
-    let node = start(home, &args, &[]);
-    wait_height(&node.url, 1);
-    node
-}
-
 fn new_key(run: &dyn Fn(&[&str]) -> Output, name: &str) -> String {
     json(&success(run(&["keys", "new", name, "--json"])))["account"]
         .as_str()
@@ -73,7 +58,7 @@ fn export(run: &dyn Fn(&[&str]) -> Output, name: &str) -> SecretKey {
 #[test]
 fn a_channel_opens_tops_up_closes_and_withdraws_and_bad_input_sends_nothing() {
     let home = tempfile::tempdir().unwrap();
-    let node = start_devnet(home.path(), &["--challenge-window-ms", "1500"]);
+    let node = devnet(home.path(), &["--challenge-window-ms", "1500"]);
     let url = node.url.clone();
     let env = [("CADENZA_NODE", url.as_str())];
     let run = |args: &[&str]| cadenza(home.path(), &env, args);
@@ -301,7 +286,7 @@ fn send_update(url: &str, channel: &ChannelId, update: &ChannelUpdate) -> (u16, 
 #[test]
 fn holders_verify_claim_and_sell_shares_and_bad_publish_input_sends_nothing() {
     let home = tempfile::tempdir().unwrap();
-    let node = start_devnet(home.path(), &["--settle-interval-ms", "300"]);
+    let node = devnet(home.path(), &["--settle-interval-ms", "300"]);
     let url = node.url.clone();
     let env = [("CADENZA_NODE", url.as_str())];
     let run = |args: &[&str]| cadenza(home.path(), &env, args);

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use cadenza_content::demo::{self, DemoTrack};
 use cadenza_types::{
-    AccountId, Action, Amount, AssetId, ChainId, ChannelId, ChannelUpdate, Encode as _, Hash,
-    Holder, Licence, Price, Receipt, ReceiptChain, TrackId, TrackMetadata, Uses, Voucher,
+    AccountId, Action, Amount, AssetId, ChainId, ChannelId, Encode as _, Hash, Holder, Licence,
+    Price, ReceiptChain, TrackId, TrackMetadata, Uses,
 };
 use common::*;
 use serde_json::{Value, json};
@@ -136,51 +136,8 @@ fn publish(
     (track, blob)
 }
 
-/// Signs a receipt for one stream of `track` and the voucher over the chain, and sends them to
-/// the provider at `url`.
-fn pay(
-    url: &str,
-    listener: &cadenza_ledger::testkit::Wallet,
-    channel: &ChannelId,
-    receipts: &mut (Hash, u64, u128),
-    track: TrackId,
-) {
-    let now = get(&format!("{url}/v1/status")).1["block_time_ms"]
-        .as_u64()
-        .unwrap();
-    let receipt = Receipt {
-        track,
-        amount: Amount::new(PRICE),
-        // The testnet's protocol minimum play time is 30 s.
-        played_ms: 31_000,
-        at_ms: now,
-    };
-    receipts.0 = ReceiptChain::extend(&receipts.0, std::slice::from_ref(&receipt));
-    receipts.1 += 1;
-    receipts.2 += PRICE;
-    let voucher = Voucher {
-        chain_id: chain(),
-        channel: *channel,
-        seq: receipts.1,
-        cumulative: Amount::new(receipts.2),
-        head: receipts.0,
-    }
-    .sign(&listener.key);
-    let update = ChannelUpdate {
-        voucher,
-        receipts: vec![receipt],
-    };
-    let body = json!({ "update": hex::encode(update.to_bytes()) }).to_string();
-    let (code, ack) = post(
-        &format!("{url}/v1/channels/{channel}/vouchers"),
-        "application/json",
-        body.into_bytes(),
-    );
-    assert_eq!(code, 200, "{ack}");
-}
-
-/// Every file under `dir` whose name is `name`.
-fn find_files(dir: &Path, name: &str) -> Vec<PathBuf> {
+/// Every file under `dir` whose path satisfies `keep`.
+fn files_where(dir: &Path, keep: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return found;
@@ -188,25 +145,8 @@ fn find_files(dir: &Path, name: &str) -> Vec<PathBuf> {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            found.extend(find_files(&path, name));
-        } else if path.file_name().is_some_and(|n| n == name) {
-            found.push(path);
-        }
-    }
-    found
-}
-
-/// Every file under `dir` whose name contains `part`.
-fn files_naming(dir: &Path, part: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files_naming(&path, part));
-        } else if path.to_string_lossy().contains(part) {
+            found.extend(files_where(&path, keep));
+        } else if keep(&path) {
             found.push(path);
         }
     }
@@ -403,12 +343,22 @@ fn a_provider_fetches_a_missing_track_from_a_peer_and_refuses_a_corrupt_copy() {
     assert_eq!(tail.status, 206);
     assert_eq!(tail.body, streamed.body[streamed.body.len() - 1000..]);
     let mut receipts = (ReceiptChain::start(&channel), 0u64, 0u128);
-    pay(&url_b, &listener, &channel, &mut receipts, track1);
+    // The testnet's protocol minimum play time is 30 s.
+    pay_stream(
+        &url_b,
+        chain(),
+        &listener.key,
+        &channel,
+        &mut receipts,
+        (track1, PRICE, 31_000),
+    );
 
     // A's copy of the second track is corrupted on disk.
     let a_provider = dir.join("validator-0/data/provider");
     let data_name = format!("{}.data", blob2.to_hex());
-    let copies = find_files(&a_provider, &data_name);
+    let copies = files_where(&a_provider, &|p| {
+        p.file_name().is_some_and(|n| n == data_name.as_str())
+    });
     assert_eq!(
         copies.len(),
         1,
@@ -441,7 +391,9 @@ fn a_provider_fetches_a_missing_track_from_a_peer_and_refuses_a_corrupt_copy() {
     assert!(!listed(&url_b, &blob2));
     let b_provider = dir.join("validator-1/data/provider");
     assert_eq!(
-        files_naming(&b_provider, &blob2.to_hex()),
+        files_where(&b_provider, &|p| p
+            .to_string_lossy()
+            .contains(&blob2.to_hex())),
         Vec::<PathBuf>::new(),
         "B keeps no file of the corrupt copy"
     );
@@ -457,7 +409,15 @@ fn a_provider_fetches_a_missing_track_from_a_peer_and_refuses_a_corrupt_copy() {
     assert_eq!(repaired.status, 200, "{:?}", repaired.json());
     assert_eq!(Hash(*blake3::hash(&repaired.body).as_bytes()), blob2);
     assert!(listed(&url_b, &blob2));
-    pay(&url_b, &listener, &channel, &mut receipts, track2);
+    // The testnet's protocol minimum play time is 30 s.
+    pay_stream(
+        &url_b,
+        chain(),
+        &listener.key,
+        &channel,
+        &mut receipts,
+        (track2, PRICE, 31_000),
+    );
 
     // B settles both streams on the ledger by itself (its genesis CDZ pays the fee).
     let deadline = std::time::Instant::now() + Duration::from_secs(60);

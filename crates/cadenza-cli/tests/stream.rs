@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use cadenza_content::demo::{self, DemoTrack};
 use cadenza_types::{
-    AccountId, Action, Amount, AssetId, ChannelId, ChannelUpdate, Encode as _, Hash, Holder,
-    Licence, Price, Receipt, ReceiptChain, TrackId, TrackMetadata, Uses, Voucher,
+    AccountId, Action, Amount, AssetId, ChannelId, Encode as _, Hash, Holder, Licence, Price,
+    ReceiptChain, TrackId, TrackMetadata, Uses,
 };
 use common::*;
 use serde_json::{Value, json};
@@ -81,48 +81,6 @@ fn stream_like_a_browser(url: &str, track: &TrackId, channel: &ChannelId) -> Vec
     );
     assert_eq!(gap.status, 206);
     [head, gap.body, seek.body].concat()
-}
-
-fn pay(
-    url: &str,
-    listener: &cadenza_ledger::testkit::Wallet,
-    channel: &ChannelId,
-    chain: &mut (Hash, u64, u128),
-    track: TrackId,
-    price: u128,
-) -> Value {
-    let now = get(&format!("{url}/v1/status")).1["block_time_ms"]
-        .as_u64()
-        .unwrap();
-    let receipt = Receipt {
-        track,
-        amount: Amount::new(price),
-        played_ms: u64::from(cadenza_node::catalogue::DEMO_MIN_PLAY_MS) + 250,
-        at_ms: now,
-    };
-    chain.0 = ReceiptChain::extend(&chain.0, std::slice::from_ref(&receipt));
-    chain.1 += 1;
-    chain.2 += price;
-    let voucher = Voucher {
-        chain_id: devnet_chain(),
-        channel: *channel,
-        seq: chain.1,
-        cumulative: Amount::new(chain.2),
-        head: chain.0,
-    }
-    .sign(&listener.key);
-    let update = ChannelUpdate {
-        voucher,
-        receipts: vec![receipt],
-    };
-    let body = json!({ "update": hex::encode(update.to_bytes()) }).to_string();
-    let (code, ack) = post(
-        &format!("{url}/v1/channels/{channel}/vouchers"),
-        "application/json",
-        body.into_bytes(),
-    );
-    assert_eq!(code, 200, "{ack}");
-    ack
 }
 
 /// What reaches a track's vault from one receipt of `price` under the devnet's fees (1% protocol,
@@ -324,7 +282,18 @@ fn upload_stream_settle_claim_exactly() {
                 "{error}"
             );
         }
-        let ack = pay(&url, &listener, &channel, &mut chain, *track, *price);
+        let ack = pay_stream(
+            &url,
+            devnet_chain(),
+            &listener.key,
+            &channel,
+            &mut chain,
+            (
+                *track,
+                *price,
+                u64::from(cadenza_node::catalogue::DEMO_MIN_PLAY_MS) + 250,
+            ),
+        );
         assert_eq!(ack["seq"], (i + 1) as u64);
     }
 

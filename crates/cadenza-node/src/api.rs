@@ -920,13 +920,20 @@ async fn track<E: Runtime>(
     ok(value)
 }
 
-/// What `holder` may claim from `track` now, one entry per revenue asset.
-fn claimable_json(state: &dyn StateView, id: &TrackId, track: &Track, holder: &AccountId) -> Value {
-    track
+/// One holder's position in one track: its shares, as a percentage, and what it may claim now,
+/// one entry per revenue asset.
+fn holding_json(state: &dyn StateView, id: &TrackId, track: &Track, holder: &AccountId) -> Value {
+    let shares = query::balance(state, holder, &track.shares_asset).get();
+    let claimable: Vec<Value> = track
         .revenue_assets
         .iter()
         .map(|asset| json::amount(state, asset, query::claimable(state, id, asset, holder)))
-        .collect()
+        .collect();
+    json!({
+        "shares": shares.to_string(),
+        "percent": share_percent(shares),
+        "claimable": claimable,
+    })
 }
 
 /// `shares` of the 1,000,000 as a percentage with up to four decimals (`12.5`).
@@ -965,13 +972,9 @@ async fn track_holders<E: Runtime>(
     let items: Vec<Value> = holders
         .iter()
         .map(|holder| {
-            let shares = query::balance(&view, holder, &record.shares_asset).get();
-            json!({
-                "account": holder.to_did(),
-                "shares": shares.to_string(),
-                "percent": share_percent(shares),
-                "claimable": claimable_json(&view, &id, &record, holder),
-            })
+            let mut row = json!({ "account": holder.to_did() });
+            merge(&mut row, holding_json(&view, &id, &record, holder));
+            row
         })
         .collect();
     let next = (holders.len() == limit)
@@ -1020,13 +1023,9 @@ async fn holdings<E: Runtime>(
         let Some(record) = query::track(&view, &track) else {
             continue;
         };
-        let shares = query::balance(&view, &id, &asset).get();
-        items.push(json!({
-            "track": json::track(&view, &track, &record),
-            "shares": shares.to_string(),
-            "percent": share_percent(shares),
-            "claimable": claimable_json(&view, &track, &record, &id),
-        }));
+        let mut row = json!({ "track": json::track(&view, &track, &record) });
+        merge(&mut row, holding_json(&view, &track, &record, &id));
+        items.push(row);
     }
     ok(json!({
         "account": id.to_did(),

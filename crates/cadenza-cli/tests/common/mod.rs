@@ -462,3 +462,52 @@ pub fn devnet(home: &Path, extra: &[&str]) -> NodeProcess {
     wait_height(&node.url, 1);
     node
 }
+
+/// Where a listener's receipt chain stands: its head, the last voucher's seq and cumulative.
+pub type ReceiptState = (cadenza_types::Hash, u64, u128);
+
+/// Signs a receipt for one stream of `track` at `price` (heard for `played_ms`) and the voucher
+/// over the extended receipt chain, sends both to the provider at `url`, checks the
+/// acknowledgement and returns it.
+pub fn pay_stream(
+    url: &str,
+    chain_id: cadenza_types::ChainId,
+    listener: &cadenza_types::SecretKey,
+    channel: &cadenza_types::ChannelId,
+    state: &mut ReceiptState,
+    (track, price, played_ms): (cadenza_types::TrackId, u128, u64),
+) -> Value {
+    use cadenza_types::{Amount, ChannelUpdate, Encode as _, Receipt, ReceiptChain, Voucher};
+    let now = get(&format!("{url}/v1/status")).1["block_time_ms"]
+        .as_u64()
+        .unwrap();
+    let receipt = Receipt {
+        track,
+        amount: Amount::new(price),
+        played_ms,
+        at_ms: now,
+    };
+    state.0 = ReceiptChain::extend(&state.0, std::slice::from_ref(&receipt));
+    state.1 += 1;
+    state.2 += price;
+    let voucher = Voucher {
+        chain_id,
+        channel: *channel,
+        seq: state.1,
+        cumulative: Amount::new(state.2),
+        head: state.0,
+    }
+    .sign(listener);
+    let update = ChannelUpdate {
+        voucher,
+        receipts: vec![receipt],
+    };
+    let body = serde_json::json!({ "update": hex::encode(update.to_bytes()) }).to_string();
+    let (code, ack) = post(
+        &format!("{url}/v1/channels/{channel}/vouchers"),
+        "application/json",
+        body.into_bytes(),
+    );
+    assert_eq!(code, 200, "{ack}");
+    ack
+}
