@@ -148,36 +148,48 @@ impl BlobStore {
     /// 16 KiB group they touch against the id. Fails with [`BlobError::Corrupt`] rather than
     /// return a byte that does not verify.
     pub fn read_range(&self, id: &Hash, offset: u64, len: u64) -> Result<Vec<u8>> {
+        self.read_range_bytes(id, offset, len).map(|b| b.to_vec())
+    }
+
+    /// Like [`read_range`](BlobStore::read_range), but without a copy: the groups are read from
+    /// the file into a private buffer (recycled from a small pool once the answer is dropped, so
+    /// it is neither zeroed nor faulted in again), verified there, and answered as a slice of it.
+    /// The bytes answered are exactly the bytes hashed: nothing reads the file after the check.
+    pub fn read_range_bytes(&self, id: &Hash, offset: u64, len: u64) -> Result<bytes::Bytes> {
         let open = self.open_blob(id)?;
         let start = offset.min(open.len);
         let end = offset.saturating_add(len).min(open.len);
         if start >= end {
-            return Ok(Vec::new());
+            return Ok(bytes::Bytes::new());
         }
         let group_lo = start / GROUP_LEN;
         let group_hi = end.div_ceil(GROUP_LEN);
         let cover_start = group_lo * GROUP_LEN;
         let cover_end = (group_hi * GROUP_LEN).min(open.len);
-        let mut buf = vec![0u8; (cover_end - cover_start) as usize];
+        let cover = (cover_end - cover_start) as usize;
+        let mut buf = pool::take(cover);
         let corrupt = |offset| BlobError::Corrupt { id: *id, offset };
         open.data
-            .read_exact_at(&mut buf, cover_start)
+            .read_exact_at(&mut buf.as_mut()[..cover], cover_start)
             .map_err(|e| match e.kind() {
                 // The file is shorter than when it was opened: it changed under us.
                 std::io::ErrorKind::UnexpectedEof => corrupt(cover_start),
                 _ => BlobError::io("reading blob data", &self.data_path(id), e),
             })?;
-        if let Err(m) = tree::verify(&id.0, open.len, &open.outboard, group_lo, group_hi, &buf) {
+        if let Err(m) = tree::verify(
+            &id.0,
+            open.len,
+            &open.outboard,
+            group_lo,
+            group_hi,
+            &buf.as_ref()[..cover],
+        ) {
             // Forget the open files, so a repaired blob (files replaced) is read afresh.
             self.forget(id);
             return Err(corrupt(m.group * GROUP_LEN));
         }
         let skip = (start - cover_start) as usize;
-        if skip > 0 {
-            buf.copy_within(skip.., 0);
-        }
-        buf.truncate((end - start) as usize);
-        Ok(buf)
+        Ok(bytes::Bytes::from_owner(buf).slice(skip..skip + (end - start) as usize))
     }
 
     /// Every blob held, with its length, sorted by id.
@@ -452,5 +464,58 @@ impl Drop for BlobWriter {
         drop(self.file.take());
         let _ = fs::remove_file(&self.tmp_data);
         let _ = fs::remove_file(&self.tmp_outboard);
+    }
+}
+
+/// Read buffers, recycled: a fresh buffer for every read would be zeroed and faulted in each
+/// time (for 64 KiB ranges that cost more than hashing them). Bounded in count and size.
+mod pool {
+    use std::sync::Mutex;
+
+    /// Buffers kept for reuse.
+    const MAX_POOLED: usize = 32;
+    /// Larger buffers are not kept (a read step is at most 256 KiB plus its group edges).
+    const MAX_POOLED_LEN: usize = 1 << 20;
+
+    static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+    /// A buffer of at least `len` initialised bytes; goes back to the pool when dropped.
+    pub(super) struct Buf(Vec<u8>);
+
+    impl AsRef<[u8]> for Buf {
+        fn as_ref(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    impl AsMut<[u8]> for Buf {
+        fn as_mut(&mut self) -> &mut [u8] {
+            &mut self.0
+        }
+    }
+
+    impl Drop for Buf {
+        fn drop(&mut self) {
+            let v = std::mem::take(&mut self.0);
+            if v.len() <= MAX_POOLED_LEN {
+                let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
+                if pool.len() < MAX_POOLED {
+                    pool.push(v);
+                }
+            }
+        }
+    }
+
+    pub(super) fn take(len: usize) -> Buf {
+        let mut v = POOL
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default();
+        if v.len() < len {
+            // Zeroed once, when the buffer grows; its bytes are overwritten by every read.
+            v.resize(len, 0);
+        }
+        Buf(v)
     }
 }
