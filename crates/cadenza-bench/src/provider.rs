@@ -347,12 +347,18 @@ fn vouchers(n: usize, rounds: usize) -> Result<(), String> {
 /// `cadenza-bench stream [--seconds S]`.
 pub fn stream_main(args: &[String]) -> ExitCode {
     let mut seconds = 5u64;
+    let mut part = Part::Both;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        match (arg.as_str(), it.next().and_then(|v| v.parse().ok())) {
-            ("--seconds", Some(v)) => seconds = v,
+        let value = it.next().map(String::as_str);
+        match (arg.as_str(), value) {
+            ("--seconds", Some(v)) if v.parse::<u64>().is_ok() => {
+                seconds = v.parse().expect("checked")
+            }
+            ("--part", Some("ranges")) => part = Part::Ranges,
+            ("--part", Some("whole")) => part = Part::Whole,
             _ => {
-                eprintln!("usage: cadenza-bench stream [--seconds S]");
+                eprintln!("usage: cadenza-bench stream [--seconds S] [--part ranges|whole]");
                 return ExitCode::from(2);
             }
         }
@@ -362,7 +368,7 @@ pub fn stream_main(args: &[String]) -> ExitCode {
             "warning: a debug build; run with `cargo run --release -p cadenza-bench -- stream`"
         );
     }
-    match stream(Duration::from_secs(seconds.max(1))) {
+    match stream(Duration::from_secs(seconds.max(1)), part) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("stream bench failed: {e}");
@@ -396,7 +402,16 @@ struct Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SIGTERM lets the master stop its workers; SIGKILL would leave them running (and
+        // holding this process's stdout open).
+        let stopped = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !stopped {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -451,6 +466,30 @@ fn start_nginx(bytes: &[u8]) -> Result<Nginx, String> {
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(nginx)
+}
+
+/// Rounds per measurement: the two servers take turns, so that a change in the machine's load
+/// during the run falls on both alike.
+const ROUNDS: u32 = 5;
+
+/// [`hammer`] on each of `urls` in turn, [`ROUNDS`] times, `time` in all for each: the mean
+/// requests and bytes per second of each.
+fn alternate(
+    urls: [&str; 2],
+    threads: usize,
+    time: Duration,
+    len: u64,
+    range: Option<u64>,
+) -> Result<[(f64, f64); 2], String> {
+    let mut sums = [(0.0, 0.0); 2];
+    for _ in 0..ROUNDS {
+        for (url, sum) in urls.iter().zip(&mut sums) {
+            let (requests, bytes) = hammer(url, threads, time / ROUNDS, len, range)?;
+            sum.0 += requests / f64::from(ROUNDS);
+            sum.1 += bytes / f64::from(ROUNDS);
+        }
+    }
+    Ok(sums)
 }
 
 /// Requests per second and bytes per second from `threads` clients for `time`: each asks for
@@ -519,7 +558,15 @@ fn hammer(
     ))
 }
 
-fn stream(time: Duration) -> Result<(), String> {
+/// Which of the two measurements to run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Both,
+    Ranges,
+    Whole,
+}
+
+fn stream(time: Duration, part: Part) -> Result<(), String> {
     let wav = ten_mib_wav()?;
     let provider = SecretKey::from_seed([13; 32]);
     let mut artist = wallet(1, 0xa8);
@@ -613,30 +660,34 @@ fn stream(time: Duration) -> Result<(), String> {
         "64 KiB ranges and whole files, {threads} clients, {} s each",
         time.as_secs()
     );
-    let (ranges_ref, _) = hammer(&reference_url, threads, time, len, Some(65_536))?;
-    let (ranges, _) = hammer(&audio, threads, time, len, Some(65_536))?;
-    let (_, whole_ref) = hammer(&reference_url, threads, time, len, None)?;
-    let (_, whole) = hammer(&audio, threads, time, len, None)?;
-    println!(
-        "{}",
-        Line::against(
-            "stream",
-            "range_64k_requests_per_s",
-            Num::rounded(ranges),
-            "nginx_range_64k_requests_per_s",
-            Num::rounded(ranges_ref),
-        )
-    );
-    println!(
-        "{}",
-        Line::against(
-            "stream",
-            "whole_file_bytes_per_s",
-            Num::rounded(whole),
-            "nginx_whole_file_bytes_per_s",
-            Num::rounded(whole_ref),
-        )
-    );
+    if part != Part::Whole {
+        let [(ranges_ref, _), (ranges, _)] =
+            alternate([&reference_url, &audio], threads, time, len, Some(65_536))?;
+        println!(
+            "{}",
+            Line::against(
+                "stream",
+                "range_64k_requests_per_s",
+                Num::rounded(ranges),
+                "nginx_range_64k_requests_per_s",
+                Num::rounded(ranges_ref),
+            )
+        );
+    }
+    if part != Part::Ranges {
+        let [(_, whole_ref), (_, whole)] =
+            alternate([&reference_url, &audio], threads, time, len, None)?;
+        println!(
+            "{}",
+            Line::against(
+                "stream",
+                "whole_file_bytes_per_s",
+                Num::rounded(whole),
+                "nginx_whole_file_bytes_per_s",
+                Num::rounded(whole_ref),
+            )
+        );
+    }
     drop(nginx);
     drop(node);
     Ok(())

@@ -278,12 +278,83 @@ pub fn router<E: Runtime + Send + Sync + 'static>(api: Arc<Api<E>>) -> Router {
         .with_state(api)
 }
 
+/// How long the HTTP threads wait, once told to stop, for open responses to finish.
+pub const HTTP_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves `router` on `listener` from `threads` threads of its own until `shutdown` resolves,
+/// then lets open responses finish for at most [`HTTP_DRAIN`]. Each thread runs a
+/// single-threaded runtime that accepts connections and serves them to the end, as nginx's
+/// workers do: a request is read, answered and written on one thread, with no hand-off between
+/// threads (and none of the consensus runtime's work in its way).
+pub async fn serve_threads(
+    listener: std::net::TcpListener,
+    router: Router,
+    threads: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut handles = Vec::new();
+    for i in 0..threads.max(1) {
+        let listener = listener.try_clone()?;
+        let router = router.clone();
+        let mut graceful = stopped.clone();
+        let mut hard = stopped.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("cadenza-http-{i}"))
+            .spawn(move || -> std::io::Result<()> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let graceful = async move {
+                        let _ = graceful.wait_for(|s| *s).await;
+                    };
+                    let hard = async move {
+                        let _ = hard.wait_for(|s| *s).await;
+                        tokio::time::sleep(HTTP_DRAIN).await;
+                    };
+                    tokio::select! {
+                        served = serve(listener, router, graceful) => served,
+                        () = hard => Ok(()),
+                    }
+                })
+            })?;
+        handles.push(handle);
+    }
+    drop(listener);
+    shutdown.await;
+    let _ = stop.send(true);
+    let joined = tokio::task::spawn_blocking(move || {
+        let mut result = Ok(());
+        for handle in handles {
+            match handle.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => result = Err(e),
+                Err(_) => result = Err(std::io::Error::other("an HTTP thread panicked")),
+            }
+        }
+        result
+    })
+    .await;
+    joined.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
+    // No Nagle: a response's last partial segment goes out at once rather than after the
+    // client's ACK of the segments before it (a round trip per response on keep-alive).
+    let listener = crate::zerocopy::Listener(listener).tap_io(|stream| {
+        if let Err(e) = stream.0.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

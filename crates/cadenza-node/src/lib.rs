@@ -23,6 +23,7 @@ pub mod app;
 pub mod block;
 pub mod catalogue;
 pub mod genesis_file;
+pub mod hot;
 pub mod json;
 pub mod media;
 pub mod mempool;
@@ -33,6 +34,7 @@ pub mod sim;
 pub mod store;
 pub mod validator;
 pub mod web;
+pub mod zerocopy;
 
 /// The validator key types (Commonware's Ed25519), for launchers.
 pub use commonware_cryptography::ed25519;

@@ -18,7 +18,7 @@
 //! `If-None-Match` answered with `304`, and `Cache-Control: private, immutable`: a blob id names
 //! its bytes forever. Several ranges in one request are answered with the whole file (RFC 9110
 //! lets a server ignore `Range`). Every byte served was verified against the blob id on its way
-//! out of the store.
+//! out of the store, just now or (for a blob held in memory by [`HotBlobs`]) when it was loaded.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cadenza_blobs::{BlobError, BlobStore, PeerAddr, Replicator};
+
+use crate::hot::{HOT_BLOB_BYTES, HotBlobs};
 use cadenza_content::{Analysis, LicenceClaim, LicenceFields, SignedClaim};
 use cadenza_types::{AccountId, ChainId, Decode as _, Hash, Licence, Signature};
 use futures::StreamExt as _;
@@ -73,6 +75,8 @@ pub struct Media {
     /// The MIME type sniffed from each served blob's first (verified) bytes: a blob id names
     /// its bytes forever, so the type never changes. Bounded by [`MAX_KINDS`].
     kinds: Mutex<std::collections::HashMap<Hash, &'static str>>,
+    /// Whole verified blobs of recently served tracks.
+    hot: HotBlobs,
 }
 
 /// Why a content request failed: a status, a stable code and a message saying what to do.
@@ -201,6 +205,7 @@ impl Media {
             replicator,
             peers,
             kinds: Mutex::new(std::collections::HashMap::new()),
+            hot: HotBlobs::new(HOT_BLOB_BYTES),
         })
     }
 
@@ -566,25 +571,31 @@ impl Media {
         };
         let body = if head || start == end {
             Body::empty()
-        } else if end - start <= INLINE_READ {
-            // Small: verified before the status is sent, so a bad blob is answered as an error.
-            match self.blobs.read_range_bytes(blob, start, end - start) {
-                Ok(bytes) if bytes.len() as u64 == end - start => Body::from(bytes),
-                Ok(_) => {
-                    return MediaError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "blob_short",
-                        "the stored blob ended early; try again",
-                    )
-                    .into_response();
-                }
-                Err(e) => {
-                    warn!(%blob, error = %e, "a blob read failed verification");
-                    return MediaError::from(e).into_response();
-                }
-            }
+        } else if let Some(whole) = self.hot.get(blob).filter(|b| b.len() as u64 == len) {
+            Body::from(whole.slice(start as usize..end as usize))
         } else {
-            body_stream(self.blobs.clone(), *blob, start, end)
+            // Served from the store this time; kept in memory for the next request.
+            self.hot.load(&self.blobs, *blob, len);
+            if end - start <= INLINE_READ {
+                // Small: verified before the status is sent, so a bad blob is answered as an error.
+                match self.blobs.read_range_bytes(blob, start, end - start) {
+                    Ok(bytes) if bytes.len() as u64 == end - start => Body::from(bytes),
+                    Ok(_) => {
+                        return MediaError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "blob_short",
+                            "the stored blob ended early; try again",
+                        )
+                        .into_response();
+                    }
+                    Err(e) => {
+                        warn!(%blob, error = %e, "a blob read failed verification");
+                        return MediaError::from(e).into_response();
+                    }
+                }
+            } else {
+                body_stream(self.blobs.clone(), *blob, start, end)
+            }
         };
         let mut response = Response::new(body);
         *response.status_mut() = status;

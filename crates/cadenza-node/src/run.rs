@@ -33,7 +33,7 @@ pub struct NodeConfig {
     pub genesis: Genesis,
     /// Most transactions the mempool holds.
     pub mempool_capacity: usize,
-    /// Runtime worker threads.
+    /// Runtime worker threads; the HTTP server runs as many threads of its own.
     pub worker_threads: usize,
     /// Serve as a provider (voucher intake and settlement, uploads and streaming), if set.
     pub provider: Option<crate::provider::ProviderConfig>,
@@ -133,9 +133,8 @@ pub fn run_until(
         )
         .await?;
 
-        let listener = ::tokio::net::TcpListener::bind(config.http_listen)
-            .await
-            .map_err(|source| NodeError::Http {
+        let listener =
+            std::net::TcpListener::bind(config.http_listen).map_err(|source| NodeError::Http {
                 addr: config.http_listen,
                 source,
             })?;
@@ -198,9 +197,14 @@ pub fn run_until(
             media.clone(),
         );
         let (stop_http, http_stopped) = ::tokio::sync::oneshot::channel::<()>();
-        let server = ::tokio::spawn(api::serve(listener, api::router(api), async move {
-            let _ = http_stopped.await;
-        }));
+        let server = ::tokio::spawn(api::serve_threads(
+            listener,
+            api::router(api),
+            config.worker_threads.max(1),
+            async move {
+                let _ = http_stopped.await;
+            },
+        ));
         on_start(&Started {
             http,
             height: validator.progress().committed().0,
@@ -213,7 +217,7 @@ pub fn run_until(
         }
         tracing::info!("stopping");
         let _ = stop_http.send(());
-        let _ = ::tokio::time::timeout(Duration::from_secs(5), server).await;
+        let _ = ::tokio::time::timeout(api::HTTP_DRAIN + Duration::from_secs(1), server).await;
         if let Some(media) = media {
             media.shutdown().await;
         }
