@@ -17,13 +17,13 @@ use std::net::SocketAddr;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-use cadenza_ledger::testkit::Wallet;
+use cadenza_ledger::testkit::{Wallet, stream_licence};
 use cadenza_ledger::{Genesis, GenesisAsset, Params};
 use cadenza_node::provider::ProviderConfig;
 use cadenza_node::run::{NodeConfig, validator_key};
 use cadenza_types::{
-    Action, Amount, AssetId, ChannelId, ChannelUpdate, Encode as _, Hash, Holder, Licence, Price,
-    Receipt, ReceiptChain, SecretKey, TrackId, TrackMetadata, Uses, Voucher,
+    Action, Amount, AssetId, ChannelId, ChannelUpdate, Encode as _, Hash, Holder, Receipt,
+    ReceiptChain, SecretKey, TrackId, TrackMetadata, Voucher,
 };
 
 use crate::json::{Line, Num};
@@ -158,21 +158,6 @@ fn commit_all(url: &str, txs: &[cadenza_types::SignedTransaction]) -> Result<(),
     Ok(())
 }
 
-fn licence(min_play_ms: u32) -> Licence {
-    Licence {
-        price: Price {
-            asset: cusd(),
-            amount: Amount::new(PRICE),
-        },
-        uses: Uses::STREAM,
-        territories: vec![],
-        valid_from_ms: 0,
-        valid_until_ms: None,
-        url: "https://example.org/licence".into(),
-        min_play_ms,
-    }
-}
-
 fn wallet(i: u64, tag: u8) -> Wallet {
     let mut seed = [tag; 32];
     seed[..8].copy_from_slice(&i.to_le_bytes());
@@ -236,7 +221,7 @@ fn vouchers(n: usize, rounds: usize) -> Result<(), String> {
             artist: "Bench".into(),
             isrc: None,
         },
-        licence: licence(30_000),
+        licence: stream_licence(cusd(), PRICE, 30_000),
         holders: vec![Holder {
             account: artist.account(),
             shares: 1_000_000,
@@ -597,7 +582,7 @@ fn stream(time: Duration, part: Part) -> Result<(), String> {
         Ok(text[at..end].to_owned())
     };
     let upload = field(&staged, "upload")?;
-    let lic = licence(3_000);
+    let lic = stream_licence(cusd(), PRICE, 3_000);
     let terms = format!(
         "\"issuer\":\"{}\",\"licence\":\"{}\"",
         artist.account().to_did(),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use cadenza_types::{
     AccountId, Action, Amount, AssetId, ChannelId, ChannelUpdate, Encode as _, Hash, Holder,
-    Licence, Price, Receipt, ReceiptChain, SecretKey, TrackId, TrackMetadata, Uses, Voucher,
+    Licence, Receipt, ReceiptChain, SecretKey, TrackId, TrackMetadata, Voucher,
 };
 use common::*;
 use serde_json::{Value, json};
@@ -252,18 +252,7 @@ fn tagged_song(key: &SecretKey) -> (Vec<u8>, cadenza_content::Licensed, Licence)
         chord_ms: 700,
     };
     let wav = demo::encode_wav(&demo::synthesize(&SCORE)).unwrap();
-    let licence = Licence {
-        price: Price {
-            asset: cusd(),
-            amount: Amount::new(1_000),
-        },
-        uses: Uses::STREAM,
-        territories: vec![],
-        valid_from_ms: 0,
-        valid_until_ms: None,
-        url: "https://example.org/licence".into(),
-        min_play_ms: 30_000,
-    };
+    let licence = cadenza_ledger::testkit::stream_licence(cusd(), 1_000, 30_000);
     let fields = cadenza_content::LicenceFields {
         isrc: Some("GBAYE2400001".into()),
         ..Default::default()

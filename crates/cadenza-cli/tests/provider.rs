@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use cadenza_types::{
     AccountId, Action, Amount, AssetId, ChannelId, ChannelUpdate, Encode as _, Hash, Holder,
-    Licence, Price, Receipt, ReceiptChain, TrackId, TrackMetadata, Uses, Voucher,
+    Receipt, ReceiptChain, TrackId, TrackMetadata, Voucher,
 };
 use common::*;
 use serde_json::{Value, json};
@@ -73,18 +73,7 @@ fn acknowledged_vouchers_settle_exactly_once_after_a_crash() {
             artist: "The Killers of Processes".into(),
             isrc: None,
         },
-        licence: Licence {
-            price: Price {
-                asset: cusd(),
-                amount: Amount::new(PRICE),
-            },
-            uses: Uses::STREAM,
-            territories: vec![],
-            valid_from_ms: 0,
-            valid_until_ms: None,
-            url: "https://example.org/licence".into(),
-            min_play_ms: 30_000,
-        },
+        licence: cadenza_ledger::testkit::stream_licence(cusd(), PRICE, 30_000),
         holders: vec![Holder {
             account: artist.account(),
             shares: 1_000_000,

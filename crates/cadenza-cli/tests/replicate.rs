@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use cadenza_content::demo::{self, DemoTrack};
 use cadenza_types::{
-    AccountId, Action, Amount, AssetId, ChainId, ChannelId, Encode as _, Hash, Holder, Licence,
-    Price, ReceiptChain, TrackId, TrackMetadata, Uses,
+    AccountId, Action, Amount, AssetId, ChainId, ChannelId, Encode as _, Hash, Holder,
+    ReceiptChain, TrackId, TrackMetadata,
 };
 use common::*;
 use serde_json::{Value, json};
@@ -81,18 +81,7 @@ fn publish(
     let (code, staged) = post(&format!("{url}/v1/uploads"), "audio/wav", audio.clone());
     assert_eq!(code, 201, "{staged}");
     let upload = staged["upload"].as_str().unwrap().to_owned();
-    let licence = Licence {
-        price: Price {
-            asset: cusd(),
-            amount: Amount::new(PRICE),
-        },
-        uses: Uses::STREAM,
-        territories: vec![],
-        valid_from_ms: 0,
-        valid_until_ms: None,
-        url: "https://example.org/licence".into(),
-        min_play_ms: 3_000,
-    };
+    let licence = cadenza_ledger::testkit::stream_licence(cusd(), PRICE, 3_000);
     let mut terms = json!({
         "issuer": artist.account().to_did(),
         "licence": hex::encode(licence.to_bytes()),
@@ -175,8 +164,10 @@ fn a_provider_fetches_a_missing_track_from_a_peer_and_refuses_a_corrupt_copy() {
     let home = tempfile::tempdir().unwrap();
     let dir = home.path().join("net");
     let (p2p, http, blob_port) = free_ports(&mut rng);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
-        .args([
+    let init = json_of(&cadenza(
+        home.path(),
+        &[("CADENZA_PASSPHRASE", PASSPHRASE)],
+        &[
             "--json",
             "testnet",
             "init",
@@ -191,16 +182,8 @@ fn a_provider_fetches_a_missing_track_from_a_peer_and_refuses_a_corrupt_copy() {
             &http.to_string(),
             "--blob-port",
             &blob_port.to_string(),
-        ])
-        .env("CADENZA_PASSPHRASE", PASSPHRASE)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let init: Value = serde_json::from_slice(&output.stdout).unwrap();
+        ],
+    ));
     let written: Vec<Value> = init["validators"].as_array().unwrap().clone();
     assert_eq!(written.len(), 2);
     // Each node lists the other's blob address, written before either ran; the provider keys
@@ -233,14 +216,13 @@ fn a_provider_fetches_a_missing_track_from_a_peer_and_refuses_a_corrupt_copy() {
         file["provider"]["blob_peers"] = peers;
         let path = dir.join("validator-1/misconfigured.json");
         std::fs::write(&path, file.to_string()).unwrap();
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
-            .args(["--json", "node", "--config", path.to_str().unwrap()])
-            .env("CADENZA_HOME", home.path())
-            .env("CADENZA_PASSPHRASE", PASSPHRASE)
-            .output()
-            .unwrap();
+        let output = cadenza(
+            home.path(),
+            &[("CADENZA_PASSPHRASE", PASSPHRASE)],
+            &["--json", "node", "--config", path.to_str().unwrap()],
+        );
         assert!(!output.status.success());
-        let error: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let error = json(&output);
         assert_eq!(error["error"]["code"], "bad_config", "{error}");
         let message = error["error"]["message"].as_str().unwrap();
         assert!(message.contains(says), "{message}");

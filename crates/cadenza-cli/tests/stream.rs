@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use cadenza_content::demo::{self, DemoTrack};
 use cadenza_types::{
-    AccountId, Action, Amount, AssetId, ChannelId, Encode as _, Hash, Holder, Licence, Price,
-    ReceiptChain, TrackId, TrackMetadata, Uses,
+    AccountId, Action, Amount, AssetId, ChannelId, Encode as _, Hash, Holder, ReceiptChain,
+    TrackId, TrackMetadata,
 };
 use common::*;
 use serde_json::{Value, json};
@@ -132,18 +132,7 @@ fn upload_stream_settle_claim_exactly() {
     assert_eq!(code, 201, "{staged}");
     assert_eq!(staged["probe"]["format"], "flac");
     let upload = staged["upload"].as_str().unwrap().to_owned();
-    let licence = Licence {
-        price: Price {
-            asset: cusd(),
-            amount: Amount::new(UPLOAD_PRICE),
-        },
-        uses: Uses::STREAM,
-        territories: vec![],
-        valid_from_ms: 0,
-        valid_until_ms: None,
-        url: "https://example.org/licence".into(),
-        min_play_ms: 3_000,
-    };
+    let licence = cadenza_ledger::testkit::stream_licence(cusd(), UPLOAD_PRICE, 3_000);
     let terms = json!({
         "issuer": artist.account().to_did(),
         "licence": hex::encode(licence.to_bytes()),

@@ -55,8 +55,10 @@ fn four_validators_finalize_through_a_crash_and_catch_up() {
     let home = tempfile::tempdir().unwrap();
     let dir = home.path().join("net");
     let (p2p, http) = free_ports(VALIDATORS, &mut rng);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cadenza"))
-        .args([
+    let init = json_of(&cadenza(
+        home.path(),
+        &[("CADENZA_PASSPHRASE", PASSPHRASE)],
+        &[
             "--json",
             "testnet",
             "init",
@@ -68,16 +70,8 @@ fn four_validators_finalize_through_a_crash_and_catch_up() {
             &p2p.to_string(),
             "--http-port",
             &http.to_string(),
-        ])
-        .env("CADENZA_PASSPHRASE", PASSPHRASE)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let init: Value = serde_json::from_slice(&output.stdout).unwrap();
+        ],
+    ));
     assert_eq!(init["validators"].as_array().unwrap().len(), VALIDATORS);
     // The keys are stored encrypted: no seed in the clear.
     let key_file = std::fs::read_to_string(dir.join("validator-0/validator.key")).unwrap();

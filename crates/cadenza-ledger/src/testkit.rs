@@ -2,13 +2,31 @@
 //! without a node.
 
 use cadenza_types::{
-    AccountId, Action, Amount, ChainId, SecretKey, SignedTransaction, Transaction,
+    AccountId, Action, Amount, AssetId, ChainId, Licence, Price, SecretKey, SignedTransaction,
+    Transaction, Uses,
 };
 
 use crate::exec::{Block, BlockOutcome, TxOutcome, execute_block};
 use crate::genesis::init_genesis;
 use crate::params::Genesis;
 use crate::state::MemoryState;
+
+/// A streaming licence at `amount` base units of `asset` per stream, a stream counting after
+/// `min_play_ms`: every territory, valid from time 0 for ever, terms at an example URL.
+pub fn stream_licence(asset: AssetId, amount: u128, min_play_ms: u32) -> Licence {
+    Licence {
+        price: Price {
+            asset,
+            amount: Amount::new(amount),
+        },
+        uses: Uses::STREAM,
+        territories: vec![],
+        valid_from_ms: 0,
+        valid_until_ms: None,
+        url: "https://example.org/licence".into(),
+        min_play_ms,
+    }
+}
 
 /// A chain held in memory: a [`MemoryState`] advanced block by block.
 #[derive(Clone, Debug)]
