@@ -69,6 +69,22 @@ struct Prepared {
 /// Executes `block` on `state`. Pure: the same state and block give the same outcome on every
 /// machine.
 pub fn execute_block(state: &dyn StateView, block: &Block) -> Result<BlockOutcome, BlockError> {
+    execute_block_checked(state, block, &|_, _| false)
+}
+
+/// [`execute_block`] for a caller that has already verified some transactions' signatures:
+/// `checked(hash, tx)` says that `tx.signature` was verified, under the same rule as
+/// [`cadenza_types::crypto::verify_many`], as `tx.tx.signer`'s signature of `hash` (the
+/// transaction's signing hash). Those signatures are not verified again; every other one is.
+///
+/// The outcome is the same as [`execute_block`]'s as long as `checked` only vouches for valid
+/// signatures: a node passes "admitted to my mempool with exactly this signature", since
+/// admission verified it. Vouchers inside `SettleChannels` are always verified here.
+pub fn execute_block_checked(
+    state: &dyn StateView,
+    block: &Block,
+    checked: &dyn Fn(&Hash, &SignedTransaction) -> bool,
+) -> Result<BlockOutcome, BlockError> {
     let meta = read::<Meta>(state, &keys::meta()).ok_or(BlockError::NoGenesis)?;
     let params = read::<Params>(state, &keys::params()).ok_or(BlockError::NoGenesis)?;
     if block.height != meta.height + 1 {
@@ -90,7 +106,7 @@ pub fn execute_block(state: &dyn StateView, block: &Block) -> Result<BlockOutcom
         proposer: block.proposer,
         terms: Default::default(),
     };
-    let prepared = prepass(state, &block.txs);
+    let prepared = prepass(state, &block.txs, checked);
 
     let mut overlay = Overlay::default();
     let mut results = Vec::with_capacity(block.txs.len());
@@ -277,7 +293,11 @@ fn apply_action(ctx: &mut Ctx<'_>, stx: &SignedTransaction, pre: &Prepared) -> R
 /// The stateless pre-pass: transaction hashes, all signatures in batches, all receipt chains.
 /// Channel owners and heads are read from the state before the block; an update whose channel
 /// changes earlier in the block is re-checked from scratch when it executes.
-fn prepass(state: &dyn StateView, txs: &[SignedTransaction]) -> Vec<Prepared> {
+fn prepass(
+    state: &dyn StateView,
+    txs: &[SignedTransaction],
+    checked: &dyn Fn(&Hash, &SignedTransaction) -> bool,
+) -> Vec<Prepared> {
     let tx_size = |stx: &SignedTransaction| match &stx.tx.action {
         Action::SettleChannels { updates } => {
             1 + updates.iter().map(|u| u.receipts.len() / 16).sum::<usize>()
@@ -317,14 +337,23 @@ fn prepass(state: &dyn StateView, txs: &[SignedTransaction]) -> Vec<Prepared> {
         jobs.push(per_tx);
     }
 
+    // Signatures the caller vouches for are not verified again; the others go to the batch.
+    let vouched: Vec<bool> = txs
+        .iter()
+        .zip(&hashes)
+        .map(|(stx, hash)| checked(hash, stx))
+        .collect();
     let mut items: Vec<SigItem<'_>> = Vec::new();
-    for (stx, hash) in txs.iter().zip(&hashes) {
-        items.push(SigItem {
-            signer: &stx.tx.signer,
-            message: hash.as_bytes(),
-            signature: &stx.signature,
-        });
+    for ((stx, hash), vouched) in txs.iter().zip(&hashes).zip(&vouched) {
+        if !vouched {
+            items.push(SigItem {
+                signer: &stx.tx.signer,
+                message: hash.as_bytes(),
+                signature: &stx.signature,
+            });
+        }
     }
+    let n_tx_items = items.len();
     let flat_jobs: Vec<&VoucherJob<'_>> = jobs.iter().flatten().flatten().collect();
     for job in &flat_jobs {
         items.push(SigItem {
@@ -345,14 +374,15 @@ fn prepass(state: &dyn StateView, txs: &[SignedTransaction]) -> Vec<Prepared> {
         },
     );
 
-    let mut voucher_verdicts = verdicts[txs.len()..].iter();
+    let mut voucher_verdicts = verdicts[n_tx_items..].iter();
+    let mut tx_verdicts = verdicts[..n_tx_items].iter();
     let mut heads = heads.into_iter();
     jobs.into_iter()
         .zip(hashes)
-        .zip(&verdicts[..txs.len()])
-        .map(|((per_tx, hash), signature_ok)| Prepared {
+        .zip(vouched)
+        .map(|((per_tx, hash), vouched)| Prepared {
             hash,
-            signature_ok: *signature_ok,
+            signature_ok: vouched || *tx_verdicts.next().expect("one verdict per unvouched tx"),
             updates: per_tx
                 .into_iter()
                 .map(|job| {

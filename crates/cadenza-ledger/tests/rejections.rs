@@ -770,3 +770,53 @@ fn a_track_registered_mid_block_can_be_settled_later_in_that_block() {
         1
     );
 }
+
+/// A caller that vouches for the signatures it verified itself (a node's mempool) gets the same
+/// outcome as full verification; a signature it does not vouch for is still checked.
+#[test]
+fn vouched_signatures_give_the_outcome_of_full_verification() {
+    let mut s = setup();
+    let mut txs: Vec<SignedTransaction> = (0..6)
+        .map(|i| {
+            s.artist.sign(Action::Transfer {
+                to: s.provider.account(),
+                asset: cusd(),
+                amount: Amount::new(i + 1),
+            })
+        })
+        .collect();
+    // The fourth is forged: the rest of the artist's run then fails on its nonce.
+    txs[3].signature.0[0] ^= 1;
+    let block = cadenza_ledger::Block {
+        height: s.chain.height() + 1,
+        time_ms: s.chain.next_time_ms,
+        proposer: s.chain.proposer,
+        txs: txs.clone(),
+    };
+    let full = cadenza_ledger::execute_block(&s.chain.state, &block).unwrap();
+    assert_eq!(full.results[3].result, Err(TxError::BadSignature));
+    // Vouching for the valid ones (every other one, and all of them) changes nothing.
+    let forged = txs[3].signature;
+    let vouch_valid = |_: &cadenza_types::Hash, stx: &SignedTransaction| stx.signature != forged;
+    let vouch_even = |hash: &cadenza_types::Hash, stx: &SignedTransaction| {
+        stx.signature != forged && hash.as_bytes()[0].is_multiple_of(2)
+    };
+    for checked in [
+        &vouch_valid as &dyn Fn(&cadenza_types::Hash, &SignedTransaction) -> bool,
+        &vouch_even,
+    ] {
+        let outcome =
+            cadenza_ledger::execute_block_checked(&s.chain.state, &block, checked).unwrap();
+        assert_eq!(outcome.results, full.results);
+        assert_eq!(outcome.changes, full.changes);
+    }
+    // The predicate is asked with each transaction's signing hash.
+    let asked = std::cell::RefCell::new(Vec::new());
+    let record = |hash: &cadenza_types::Hash, _: &SignedTransaction| {
+        asked.borrow_mut().push(*hash);
+        false
+    };
+    cadenza_ledger::execute_block_checked(&s.chain.state, &block, &record).unwrap();
+    let hashes: Vec<_> = txs.iter().map(SignedTransaction::hash).collect();
+    assert_eq!(asked.into_inner(), hashes);
+}

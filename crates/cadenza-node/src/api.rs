@@ -554,8 +554,8 @@ async fn proven<E: Runtime>(
 // ---- Handlers ---------------------------------------------------------------------------------
 
 async fn status<E: Runtime>(State(api): State<Arc<Api<E>>>) -> ApiResult {
-    let store = api.shared.store.lock().await;
-    let view = store.view(&Base::Committed);
+    let store = api.shared.state.read();
+    let view = store.view();
     let meta = query::meta(&view).ok_or_else(|| ApiError::internal("no genesis"))?;
     let params = query::params(&view).ok_or_else(|| ApiError::internal("no genesis"))?;
     ok(json!({
@@ -607,8 +607,7 @@ fn merge(into: &mut Value, from: Value) {
 }
 
 async fn already_committed<E: Runtime>(api: &Api<E>, hash: &Hash) -> Option<Value> {
-    let store = api.shared.store.lock().await;
-    committed_tx(&store.view(&Base::Committed), hash)
+    committed_tx(&api.shared.state.read().view(), hash)
 }
 
 async fn submit<E: Runtime>(State(api): State<Arc<Api<E>>>, body: Bytes) -> ApiResult {
@@ -692,8 +691,8 @@ async fn submit_batch<E: Runtime>(State(api): State<Arc<Api<E>>>, body: Bytes) -
     let mut decoded = Vec::with_capacity(body.txs.len());
     let mut slots = Vec::with_capacity(body.txs.len());
     {
-        let store = api.shared.store.lock().await;
-        let view = store.view(&Base::Committed);
+        let store = api.shared.state.read();
+        let view = store.view();
         for (i, text) in body.txs.iter().enumerate() {
             let stx = hex::decode(text.trim())
                 .map_err(|e| ("bad_hex", format!("not hex: {e}")))
@@ -720,7 +719,7 @@ async fn submit_batch<E: Runtime>(State(api): State<Arc<Api<E>>>, body: Bytes) -
         }
     }
     // Signature verification is CPU work: off the runtime's workers, which consensus uses.
-    let judged = api.shared.judge(decoded).await;
+    let judged = api.shared.judge(decoded);
     let mempool = api.shared.mempool.clone();
     let outcomes = tokio::task::spawn_blocking(move || mempool.submit_many(judged))
         .await
@@ -753,7 +752,8 @@ async fn tx_status<E: Runtime>(
     loop {
         {
             let store = api.shared.store.lock().await;
-            if let Some(mut value) = committed_tx(&store.view(&Base::Committed), &hash) {
+            let found = committed_tx(&store.view(&Base::Committed), &hash);
+            if let Some(mut value) = found {
                 if want_proof {
                     let proof = proven(&store, &keys::tx(&hash)).await?;
                     merge(&mut value, json!({ "proof": proof }));
@@ -782,8 +782,8 @@ async fn tx_status<E: Runtime>(
 
 /// Up to `limit` committed balance keys of `account` in asset order, after the asset `after` if
 /// given, with the asset of each.
-fn balance_keys<E: Runtime>(
-    store: &crate::store::StateStore<E>,
+fn balance_keys(
+    store: &crate::store::Snapshot,
     account: &AccountId,
     after: Option<&AssetId>,
     limit: usize,
@@ -792,7 +792,7 @@ fn balance_keys<E: Runtime>(
     balance_prefix.extend_from_slice(account.as_bytes());
     let after = after.map(|asset| keys::balance(account, asset));
     store
-        .committed_range(&balance_prefix, after.as_deref(), limit)
+        .range(&balance_prefix, after.as_deref(), limit)
         .into_iter()
         .map(|(key, _)| {
             let asset = AssetId(Hash(
@@ -814,22 +814,29 @@ async fn account<E: Runtime>(
     let params = query_params(params)?;
     let want_proof = flag(&params, "proof")?;
     let store = api.shared.store.lock().await;
-    let view = store.view(&Base::Committed);
-    let record = query::account(&view, &id);
-    let mut balances = Vec::new();
-    for (key, asset) in balance_keys(&store, &id, None, MAX_PAGE) {
-        let amount = query::balance(&view, &id, &asset);
-        let mut value = json::amount(&view, &asset, amount);
-        if let Some(info) = query::asset(&view, &asset) {
-            merge(
-                &mut value,
-                json!({ "symbol": info.symbol, "decimals": info.decimals }),
-            );
+    let owned = balance_keys(&api.shared.state.read(), &id, None, MAX_PAGE);
+    let (record, mut balances) = {
+        let view = store.view(&Base::Committed);
+        let balances: Vec<Value> = owned
+            .iter()
+            .map(|(_, asset)| {
+                let amount = query::balance(&view, &id, asset);
+                let mut value = json::amount(&view, asset, amount);
+                if let Some(info) = query::asset(&view, asset) {
+                    merge(
+                        &mut value,
+                        json!({ "symbol": info.symbol, "decimals": info.decimals }),
+                    );
+                }
+                value
+            })
+            .collect();
+        (query::account(&view, &id), balances)
+    };
+    if want_proof {
+        for ((key, _), value) in owned.iter().zip(&mut balances) {
+            merge(value, json!({ "proof": proven(&store, key).await? }));
         }
-        if want_proof {
-            merge(&mut value, json!({ "proof": proven(&store, &key).await? }));
-        }
-        balances.push(value);
     }
     let mut value = json!({
         "account": id.to_did(),
@@ -858,13 +865,16 @@ async fn balance<E: Runtime>(
     let asset: AssetId = parse_id(&asset, "asset id")?;
     let want_proof = flag(&query_params(params)?, "proof")?;
     let store = api.shared.store.lock().await;
-    let view = store.view(&Base::Committed);
-    let amount = query::balance(&view, &id, &asset);
-    let mut value = json::amount(&view, &asset, amount);
-    merge(
-        &mut value,
-        json!({ "account": id.to_did(), "height": store.height(), "state_root": hex::encode(store.root()) }),
-    );
+    let mut value = {
+        let view = store.view(&Base::Committed);
+        let amount = query::balance(&view, &id, &asset);
+        let mut value = json::amount(&view, &asset, amount);
+        merge(
+            &mut value,
+            json!({ "account": id.to_did(), "height": store.height(), "state_root": hex::encode(store.root()) }),
+        );
+        value
+    };
     if want_proof {
         merge(
             &mut value,
@@ -901,9 +911,9 @@ async fn assets<E: Runtime>(
 ) -> ApiResult {
     let params = query_params(params)?;
     let (limit, after) = page_params(&params, |h| keys::asset(&AssetId(*h)))?;
-    let store = api.shared.store.lock().await;
-    let view = store.view(&Base::Committed);
-    let rows = store.committed_range(&[prefix::ASSET], after.as_deref(), limit);
+    let store = api.shared.state.read();
+    let view = store.view();
+    let rows = store.range(&[prefix::ASSET], after.as_deref(), limit);
     let items: Vec<Value> = rows
         .iter()
         .filter_map(|(key, _)| {
@@ -923,14 +933,16 @@ async fn asset<E: Runtime>(
     let id: AssetId = parse_id(&asset, "asset id")?;
     let want_proof = flag(&query_params(params)?, "proof")?;
     let store = api.shared.store.lock().await;
-    let view = store.view(&Base::Committed);
-    let info = query::asset(&view, &id).ok_or_else(|| {
-        ApiError::not_found(
-            "unknown_asset",
-            format!("no asset {id}; list them at /v1/assets"),
-        )
-    })?;
-    let mut value = json::asset(&id, &info);
+    let mut value = {
+        let view = store.view(&Base::Committed);
+        let info = query::asset(&view, &id).ok_or_else(|| {
+            ApiError::not_found(
+                "unknown_asset",
+                format!("no asset {id}; list them at /v1/assets"),
+            )
+        })?;
+        json::asset(&id, &info)
+    };
     if want_proof {
         merge(
             &mut value,
@@ -947,9 +959,9 @@ async fn tracks<E: Runtime>(
     let params = query_params(params)?;
     let (limit, after) = page_params(&params, |h| keys::track(&TrackId(*h)))?;
     let search = params.get("q").map(|q| q.to_lowercase());
-    let store = api.shared.store.lock().await;
-    let view = store.view(&Base::Committed);
-    let rows = store.committed_range(&[prefix::TRACK], after.as_deref(), limit);
+    let store = api.shared.state.read();
+    let view = store.view();
+    let rows = store.range(&[prefix::TRACK], after.as_deref(), limit);
     let items: Vec<Value> = rows
         .iter()
         .filter_map(|(key, _)| {
@@ -974,14 +986,16 @@ async fn track<E: Runtime>(
     let id: TrackId = parse_id(&track, "track id")?;
     let want_proof = flag(&query_params(params)?, "proof")?;
     let store = api.shared.store.lock().await;
-    let view = store.view(&Base::Committed);
-    let record = query::track(&view, &id).ok_or_else(|| {
-        ApiError::not_found(
-            "unknown_track",
-            format!("no track {id}; list them at /v1/tracks"),
-        )
-    })?;
-    let mut value = json::track(&view, &id, &record);
+    let mut value = {
+        let view = store.view(&Base::Committed);
+        let record = query::track(&view, &id).ok_or_else(|| {
+            ApiError::not_found(
+                "unknown_track",
+                format!("no track {id}; list them at /v1/tracks"),
+            )
+        })?;
+        json::track(&view, &id, &record)
+    };
     if want_proof {
         merge(
             &mut value,
@@ -1031,15 +1045,15 @@ async fn track_holders<E: Runtime>(
     let params = query_params(params)?;
     let limit = number(&params, "limit", MAX_PAGE as u64)?.unwrap_or(50) as usize;
     let after = params.get("after").map(|a| parse_account(a)).transpose()?;
-    let store = api.shared.store.lock().await;
-    let view = store.view(&Base::Committed);
+    let store = api.shared.state.read();
+    let view = store.view();
     let record = query::track(&view, &id).ok_or_else(|| {
         ApiError::not_found(
             "unknown_track",
             format!("no track {id}; list them at /v1/tracks"),
         )
     })?;
-    let holders = store.committed_holders(&record.shares_asset, after.as_ref(), limit);
+    let holders = store.holders(&record.shares_asset, after.as_ref(), limit);
     let items: Vec<Value> = holders
         .iter()
         .map(|holder| {
@@ -1076,8 +1090,8 @@ async fn holdings<E: Runtime>(
         .get("after")
         .map(|a| parse_id(a, "`after` (an asset id)"))
         .transpose()?;
-    let store = api.shared.store.lock().await;
-    let view = store.view(&Base::Committed);
+    let store = api.shared.state.read();
+    let view = store.view();
     let mut items = Vec::new();
     let scanned = balance_keys(&store, &id, after.as_ref(), limit);
     let next = (scanned.len() == limit)
@@ -1114,10 +1128,12 @@ async fn channel<E: Runtime>(
     let id: ChannelId = parse_id(&channel, "channel id")?;
     let want_proof = flag(&query_params(params)?, "proof")?;
     let store = api.shared.store.lock().await;
-    let view = store.view(&Base::Committed);
-    let record = query::channel(&view, &id)
-        .ok_or_else(|| ApiError::not_found("unknown_channel", format!("no channel {id}")))?;
-    let mut value = json::channel(&view, &id, &record);
+    let mut value = {
+        let view = store.view(&Base::Committed);
+        let record = query::channel(&view, &id)
+            .ok_or_else(|| ApiError::not_found("unknown_channel", format!("no channel {id}")))?;
+        json::channel(&view, &id, &record)
+    };
     if want_proof {
         merge(
             &mut value,
@@ -1167,8 +1183,8 @@ async fn voucher<E: Runtime>(
     })?;
     match provider.submit(id, update).await {
         Ok(ack) => {
-            let store = api.shared.store.lock().await;
-            let view = store.view(&Base::Committed);
+            let store = api.shared.state.read();
+            let view = store.view();
             let asset = query::channel(&view, &id).map(|c| c.asset);
             let amount = |a: cadenza_types::Amount| match &asset {
                 Some(asset) => json::amount(&view, asset, a),
@@ -1378,8 +1394,8 @@ async fn audio<E: Runtime>(
     let media = media_of(&api)?;
     let now = std::time::Instant::now();
     let (blob, grant) = {
-        let store = api.shared.store.lock().await;
-        let view = store.view(&Base::Committed);
+        let store = api.shared.state.read();
+        let view = store.view();
         let grant = provider.authorize(&view, channel, &track, now);
         let grant = match grant {
             Ok(grant) => grant,
@@ -1494,8 +1510,8 @@ async fn block<E: Runtime>(
 
 /// A committed block as one event-stream message.
 async fn committed_json<E: Runtime>(api: &Api<E>, block: &Committed) -> String {
-    let store = api.shared.store.lock().await;
-    let view = store.view(&Base::Committed);
+    let store = api.shared.state.read();
+    let view = store.view();
     let txs: Vec<Value> = block
         .results
         .iter()

@@ -29,7 +29,7 @@ use tracing::{debug, warn};
 
 use crate::block::{Block, Digest, MAX_BLOCK_TX_BYTES, MAX_BLOCK_TXS, txs_root};
 use crate::mempool::Mempool;
-use crate::store::{Base, StateStore, StoreError};
+use crate::store::{Base, CommittedState, StateStore, StoreError};
 
 /// How far ahead of the local clock a block's time may be before verification waits for the
 /// clock to catch up.
@@ -119,6 +119,9 @@ pub const EVENT_BUFFER: usize = 1024;
 pub struct Shared<E: commonware_storage::Context + Spawner> {
     /// The ledger state.
     pub store: AsyncMutex<StateStore<E>>,
+    /// The committed state, readable without waiting for `store` (which block execution and
+    /// commits hold).
+    pub state: CommittedState,
     /// Submitted transactions.
     pub mempool: Mempool,
     /// The committed tip.
@@ -138,6 +141,7 @@ impl<E: commonware_storage::Context + Spawner> Shared<E> {
         let progress = Progress::default();
         progress.set(store.height(), store.root());
         Shared {
+            state: store.committed(),
             store: AsyncMutex::new(store),
             mempool: Mempool::new(mempool_capacity, chain_id),
             progress,
@@ -153,7 +157,7 @@ impl<E: commonware_storage::Context + Spawner> Shared<E> {
         &self,
         tx: cadenza_types::SignedTransaction,
     ) -> Result<cadenza_types::Hash, crate::mempool::MempoolError> {
-        let judged = self.judge(vec![tx]).await;
+        let judged = self.judge(vec![tx]);
         self.mempool
             .submit_many(judged)
             .pop()
@@ -162,12 +166,12 @@ impl<E: commonware_storage::Context + Spawner> Shared<E> {
 
     /// Each transaction with its signer's committed next nonce and its least fee, read from the
     /// committed state at once: what [`crate::mempool::Mempool::submit_many`] judges by.
-    pub async fn judge(
+    pub fn judge(
         &self,
         txs: Vec<cadenza_types::SignedTransaction>,
     ) -> Vec<(cadenza_types::SignedTransaction, u64, cadenza_types::Amount)> {
-        let store = self.store.lock().await;
-        let view = store.view(&Base::Committed);
+        let state = self.state.read();
+        let view = state.view();
         let params =
             cadenza_ledger::query::params(&view).expect("a started store has genesis parameters");
         txs.into_iter()
@@ -270,7 +274,12 @@ impl<E: commonware_storage::Context + Spawner> App<E> {
             return Err(Unresolved::Stale);
         };
         for block in chain[..known].iter().rev() {
-            let executed = match store.execute(&base, block.inner()).await {
+            let executed = match store
+                .execute(&base, block.inner(), &|hash, tx| {
+                    self.shared.mempool.admitted(hash, tx)
+                })
+                .await
+            {
                 Ok(executed) => executed,
                 Err(StoreError::Block(error)) => {
                     warn!(%error, height = block.inner().height, "ancestor refused by the ledger");
@@ -369,7 +378,12 @@ where
             state_root: commonware_cryptography::blake3::Digest([0; 32]),
             txs,
         };
-        let mut executed = match store.execute(&base, &block).await {
+        let mut executed = match store
+            .execute(&base, &block, &|hash, tx| {
+                self.shared.mempool.admitted(hash, tx)
+            })
+            .await
+        {
             Ok(executed) => executed,
             Err(StoreError::Block(error)) => {
                 warn!(%error, "cannot build on this parent");
@@ -387,7 +401,12 @@ where
         if defer.len() + drop.len() > 0 {
             block.txs = keep;
             block.txs_root = txs_root(&block.txs);
-            executed = match store.execute(&base, &block).await {
+            executed = match store
+                .execute(&base, &block, &|hash, tx| {
+                    self.shared.mempool.admitted(hash, tx)
+                })
+                .await
+            {
                 Ok(executed) => executed,
                 Err(error) => panic!("a block that executed executes without refused txs: {error}"),
             };
@@ -451,7 +470,12 @@ where
             Err(Unresolved::Stale | Unresolved::Invalid) => return false,
         };
         let mut store = self.shared.store.lock().await;
-        let executed = match store.execute(&base, header).await {
+        let executed = match store
+            .execute(&base, header, &|hash, tx| {
+                self.shared.mempool.admitted(hash, tx)
+            })
+            .await
+        {
             Ok(executed) => executed,
             Err(StoreError::Block(_)) => return false,
             Err(error) => panic!("state store failed: {error}"),
@@ -499,7 +523,14 @@ impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
         );
         let pending = match store.pending(&block.digest()) {
             Some(pending) => pending,
-            None => store.execute(&Base::Committed, header).await?.pending,
+            None => {
+                store
+                    .execute(&Base::Committed, header, &|hash, tx| {
+                        self.shared.mempool.admitted(hash, tx)
+                    })
+                    .await?
+                    .pending
+            }
         };
         assert_eq!(
             pending.state_root, header.state_root,
@@ -510,12 +541,16 @@ impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
         store.commit(pending).await?;
         let hashes: Vec<_> = header.txs.iter().map(|tx| tx.hash()).collect();
         self.shared.mempool.remove(&hashes);
-        let view = store.view(&Base::Committed);
-        for tx in &header.txs {
-            let next_nonce = cadenza_ledger::query::account(&view, &tx.tx.signer).nonce;
-            self.shared.mempool.prune(&tx.tx.signer, next_nonce);
+        {
+            let state = self.shared.state.read();
+            let view = state.view();
+            for tx in &header.txs {
+                let next_nonce = cadenza_ledger::query::account(&view, &tx.tx.signer).nonce;
+                self.shared.mempool.prune(&tx.tx.signer, next_nonce);
+            }
         }
         self.shared.progress.set(store.height(), store.root());
+        drop(store);
         // Nobody listening is fine: the event stream is best effort for subscribers.
         let _ = self.shared.committed.send(Arc::new(Committed {
             height: header.height,

@@ -20,7 +20,6 @@ use tracing::info;
 
 use crate::app::Shared;
 use crate::media::Media;
-use crate::store::Base;
 use crate::validator::Runtime;
 
 /// How many demo artists there are.
@@ -109,8 +108,8 @@ pub async fn seed<E: Runtime>(
     asset: AssetId,
 ) -> Result<Vec<TrackId>, CatalogueError> {
     let chain_id = {
-        let store = shared.store.lock().await;
-        let view = store.view(&Base::Committed);
+        let store = shared.state.read();
+        let view = store.view();
         query::meta(&view)
             .expect("a started store has metadata")
             .chain_id
@@ -160,8 +159,8 @@ pub async fn seed<E: Runtime>(
         let id = claim.ledger.track_id;
         ids.push(id);
         let registered = {
-            let store = shared.store.lock().await;
-            let view = store.view(&Base::Committed);
+            let store = shared.state.read();
+            let view = store.view();
             query::track(&view, &id).is_some()
         };
         if registered {
@@ -192,8 +191,8 @@ pub async fn seed<E: Runtime>(
     for (title, key, action) in pending {
         let fail = |reason: String| CatalogueError::Register { title, reason };
         let (nonce, fee) = {
-            let store = shared.store.lock().await;
-            let view = store.view(&Base::Committed);
+            let store = shared.state.read();
+            let view = store.view();
             let params = query::params(&view).expect("parameters");
             (
                 query::account(&view, &key.account()).nonce,
@@ -212,8 +211,8 @@ pub async fn seed<E: Runtime>(
         let mut waited = Duration::ZERO;
         loop {
             let record = {
-                let store = shared.store.lock().await;
-                let view = store.view(&Base::Committed);
+                let store = shared.state.read();
+                let view = store.view();
                 query::tx(&view, &hash)
             };
             if let Some(record) = record {

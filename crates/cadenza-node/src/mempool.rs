@@ -188,6 +188,15 @@ impl Mempool {
         self.lock().pool.prune(account, next_nonce);
     }
 
+    /// Whether the transaction with signing hash `hash` is pending here with exactly `tx`'s
+    /// signature: admission verified that signature, so block execution need not (see
+    /// [`cadenza_ledger::execute_block_checked`]).
+    pub fn admitted(&self, hash: &Hash, tx: &SignedTransaction) -> bool {
+        self.lock().pool.get(hash).is_some_and(|pending| {
+            pending.signature == tx.signature && pending.tx.signer == tx.tx.signer
+        })
+    }
+
     /// Whether a transaction is queued.
     pub fn contains(&self, hash: &Hash) -> bool {
         self.lock().pool.contains(hash)

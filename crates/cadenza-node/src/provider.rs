@@ -28,7 +28,6 @@ use cadenza_types::{
 use tracing::{info, warn};
 
 use crate::app::Shared;
-use crate::store::Base;
 use crate::validator::Runtime;
 
 /// The largest update a listener may send in one request (receipts since its last update).
@@ -370,8 +369,8 @@ impl Provider {
         let updates = replay(&mut log)?;
         let mut channels: BTreeMap<ChannelId, Pending> = BTreeMap::new();
         {
-            let store = shared.store.lock().await;
-            let view = store.view(&Base::Committed);
+            let store = shared.state.read();
+            let view = store.view();
             for update in updates {
                 let id = update.voucher.voucher.channel;
                 let settled = query::channel(&view, &id).map_or(0, |c| c.settled_seq);
@@ -480,8 +479,8 @@ impl Provider {
         let mut channels: BTreeMap<ChannelId, Channel> = BTreeMap::new();
         let mut terms: BTreeMap<TrackId, Option<StreamTerms>> = BTreeMap::new();
         let (meta, params) = {
-            let store = shared.store.lock().await;
-            let view = store.view(&Base::Committed);
+            let store = shared.state.read();
+            let view = store.view();
             let meta = query::meta(&view).expect("a started store has metadata");
             let params = query::params(&view).expect("a started store has parameters");
             for (i, (channel_id, update)) in updates.iter().enumerate() {
@@ -784,8 +783,8 @@ impl Provider {
     /// One settlement step: if a settlement is in flight, waits for its record and prunes what
     /// it settled; else, when a trigger fires, submits the next `SettleChannels`.
     pub async fn step<E: Runtime>(&self, shared: &Shared<E>) {
-        let store = shared.store.lock().await;
-        let view = store.view(&Base::Committed);
+        let store = shared.state.read();
+        let view = store.view();
         let mut state = self.lock();
         if let Some(hash) = state.in_flight {
             match query::tx(&view, &hash) {

@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::num::{NonZeroU64, NonZeroUsize};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use cadenza_ledger::{BlockOutcome, ChangeSet, Genesis, MemoryState, StateView};
 use cadenza_types::{AccountId, AssetId};
@@ -214,7 +214,108 @@ impl Mirror {
 /// A read view of the state at a base: pending layers first (newest first), then the mirror.
 struct ChainView<'a> {
     layers: Vec<Arc<Pending>>,
-    mirror: &'a BTreeMap<Vec<u8>, Vec<u8>>,
+    committed: RwLockReadGuard<'a, Snapshot>,
+}
+
+/// The committed state: the mirror of the last durable commit, with its height and root.
+pub struct Snapshot {
+    mirror: Mirror,
+    height: u64,
+    root: Digest,
+}
+
+impl Snapshot {
+    /// The height of the last committed block.
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+
+    /// The state root of the last committed block.
+    pub fn root(&self) -> Digest {
+        self.root
+    }
+
+    /// A read view of the committed state.
+    pub fn view(&self) -> impl StateView + '_ {
+        SnapshotView(self)
+    }
+
+    /// Up to `limit` committed entries whose keys start with `prefix`, in key order, starting
+    /// after `after` (a key from a previous page) if given.
+    pub fn range(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Vec<(Vec<u8>, Vec<u8>)> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(after) => Bound::Excluded(after.to_vec()),
+            None => Bound::Included(prefix.to_vec()),
+        };
+        self.mirror
+            .kv
+            .range((start, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Up to `limit` committed holders of `asset` (accounts with a non-zero balance), in account
+    /// order, starting after `after` if given.
+    pub fn holders(
+        &self,
+        asset: &AssetId,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> Vec<AccountId> {
+        use std::ops::Bound;
+        let mut from = [0u8; 64];
+        from[..32].copy_from_slice(asset.as_bytes());
+        let start = match after {
+            Some(after) => {
+                from[32..].copy_from_slice(after.as_bytes());
+                Bound::Excluded(from)
+            }
+            None => Bound::Included(from),
+        };
+        self.mirror
+            .holders
+            .range((start, Bound::Unbounded))
+            .take_while(|entry| entry[..32] == *asset.as_bytes())
+            .take(limit)
+            .map(|entry| AccountId(entry[32..].try_into().expect("32 bytes")))
+            .collect()
+    }
+}
+
+struct SnapshotView<'a>(&'a Snapshot);
+
+impl StateView for SnapshotView<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.mirror.kv.get(key).cloned()
+    }
+}
+
+/// A shared handle on the committed state: readers (admission, the API) never wait for block
+/// execution or for a commit's fsync, only for the moment a commit swaps its writes in.
+#[derive(Clone)]
+pub struct CommittedState(Arc<RwLock<Snapshot>>);
+
+impl CommittedState {
+    /// The committed state now. Hold the guard briefly: a commit waits for it.
+    pub fn read(&self) -> RwLockReadGuard<'_, Snapshot> {
+        self.0
+            .read()
+            .expect("the committed state lock is never poisoned")
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Snapshot> {
+        self.0
+            .write()
+            .expect("the committed state lock is never poisoned")
+    }
 }
 
 impl Pending {
@@ -245,7 +346,7 @@ impl StateView for ChainView<'_> {
                 return value.clone();
             }
         }
-        self.mirror.get(key).cloned()
+        self.committed.mirror.kv.get(key).cloned()
     }
 }
 
@@ -253,8 +354,7 @@ impl StateView for ChainView<'_> {
 pub struct StateStore<E: commonware_storage::Context + Spawner> {
     /// `None` only while an apply or commit is in flight (they consume the handle).
     db: Option<StateDb<E>>,
-    mirror: Mirror,
-    height: u64,
+    committed: CommittedState,
     pending: HashMap<Digest, Arc<Pending>>,
 }
 
@@ -266,10 +366,14 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
             .await
             .map_err(storage)?;
         let metadata = db.get_metadata().await.map_err(storage)?;
+        let root = db.root();
         let mut store = StateStore {
             db: Some(db),
-            mirror: Mirror::default(),
-            height: 0,
+            committed: CommittedState(Arc::new(RwLock::new(Snapshot {
+                mirror: Mirror::default(),
+                height: 0,
+                root,
+            }))),
             pending: HashMap::new(),
         };
         match metadata {
@@ -285,23 +389,29 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
                     .await
                     .map_err(storage)?;
                 store.apply_and_commit(merkleized).await?;
+                let mut snapshot = store.committed.write();
                 for (key, value) in changes {
                     if let Some(value) = value {
-                        store.mirror.insert(key, value);
+                        snapshot.mirror.insert(key, value);
                     }
                 }
+                snapshot.root = store.db().root();
             }
             Some(bytes) => {
-                store.height = parse_height(&bytes)?;
-                store.rebuild_mirror().await?;
+                let height = parse_height(&bytes)?;
+                let mirror = store.rebuild_mirror().await?;
+                let mut snapshot = store.committed.write();
+                snapshot.mirror = mirror;
+                snapshot.height = height;
             }
         }
+        let height = store.height();
         let meta = cadenza_ledger::query::meta(&store.view(&Base::Committed))
             .ok_or_else(|| StoreError::Corrupt("no ledger metadata in the state".into()))?;
-        if meta.height != store.height {
+        if meta.height != height {
             return Err(StoreError::Corrupt(format!(
-                "ledger height {} but the store committed height {}",
-                meta.height, store.height
+                "ledger height {} but the store committed height {height}",
+                meta.height
             )));
         }
         Ok(store)
@@ -313,8 +423,8 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
             .expect("the database handle is present between operations")
     }
 
-    /// Replays the operation log (never pruned so far) into the mirror.
-    async fn rebuild_mirror(&mut self) -> Result<()> {
+    /// Replays the operation log (never pruned so far) into a mirror.
+    async fn rebuild_mirror(&self) -> Result<Mirror> {
         let db = self.db();
         let bounds = db.bounds();
         if *bounds.start != 0 {
@@ -350,8 +460,7 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
                 }
             }
         }
-        self.mirror = mirror;
-        Ok(())
+        Ok(mirror)
     }
 
     async fn apply_and_commit(&mut self, batch: Arc<StateBatch>) -> Result<()> {
@@ -365,36 +474,43 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
 
     /// The height of the last committed block.
     pub fn height(&self) -> u64 {
-        self.height
+        self.committed.read().height
     }
 
     /// The state root of the last committed block.
     pub fn root(&self) -> Digest {
-        self.db().root()
+        self.committed.read().root
+    }
+
+    /// The committed state, shared: readable without this store.
+    pub fn committed(&self) -> CommittedState {
+        self.committed.clone()
     }
 
     /// A read view of the state at `base`.
     pub fn view<'a>(&'a self, base: &'a Base) -> impl StateView + 'a {
+        let committed = self.committed.read();
         ChainView {
             layers: match base {
                 Base::Committed => Vec::new(),
-                Base::Pending(p) => p.layers(self.height),
+                Base::Pending(p) => p.layers(committed.height),
             },
-            mirror: &self.mirror.kv,
+            committed,
         }
     }
 
     /// The state after `block` (already executed) if it is the committed block or an executed
     /// unfinalized one; `None` if it is unknown or on a fork the committed chain has left.
     pub fn base_after(&self, digest: &Digest, block: &Block) -> Option<Base> {
+        let committed = self.committed.read();
         if let Some(pending) = self.pending.get(digest)
-            && pending.height > self.height
+            && pending.height > committed.height
         {
             return Some(Base::Pending(pending.clone()));
         }
         // The committed state is identified by height and root: a block with the same height
         // and root commits to exactly the same state, whichever digest it has.
-        if block.height == self.height && block.state_root == self.root() {
+        if block.height == committed.height && block.state_root == committed.root {
             return Some(Base::Committed);
         }
         None
@@ -402,12 +518,23 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
 
     /// Whether `block` is at or below the committed height (nothing to execute).
     pub fn is_committed_height(&self, block: &Block) -> bool {
-        block.height <= self.height
+        block.height <= self.height()
     }
 
     /// Executes `block` on `base` and merkleizes its changes, without committing anything.
-    pub async fn execute(&self, base: &Base, block: &Block) -> Result<Executed> {
-        let outcome = cadenza_ledger::execute_block(&self.view(base), &block.ledger_block())?;
+    /// `checked(hash, tx)` vouches for signatures already verified (see
+    /// [`cadenza_ledger::execute_block_checked`]); the others are verified here.
+    pub async fn execute(
+        &self,
+        base: &Base,
+        block: &Block,
+        checked: &(dyn Fn(&cadenza_types::Hash, &cadenza_types::SignedTransaction) -> bool + Sync),
+    ) -> Result<Executed> {
+        let outcome = cadenza_ledger::execute_block_checked(
+            &self.view(base),
+            &block.ledger_block(),
+            checked,
+        )?;
         let db = self.db();
         let mut batch = match base {
             Base::Committed => db.new_batch(),
@@ -436,7 +563,7 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
 
     /// Remembers an executed block under its digest, so children can build on it.
     pub fn remember(&mut self, digest: Digest, pending: Arc<Pending>) {
-        if pending.height > self.height {
+        if pending.height > self.height() {
             self.pending.insert(digest, pending);
         }
     }
@@ -451,22 +578,26 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
     pub async fn commit(&mut self, pending: Arc<Pending>) -> Result<()> {
         assert_eq!(
             pending.height,
-            self.height + 1,
+            self.height() + 1,
             "blocks are committed in height order"
         );
         self.apply_and_commit(pending.batch.clone()).await?;
-        for (key, value) in &pending.changes {
-            match value {
-                Some(value) => {
-                    self.mirror.insert(key.clone(), value.clone());
-                }
-                None => {
-                    self.mirror.remove(key);
+        {
+            let mut snapshot = self.committed.write();
+            for (key, value) in &pending.changes {
+                match value {
+                    Some(value) => {
+                        snapshot.mirror.insert(key.clone(), value.clone());
+                    }
+                    None => {
+                        snapshot.mirror.remove(key);
+                    }
                 }
             }
+            snapshot.height = pending.height;
+            snapshot.root = pending.state_root;
         }
-        self.height = pending.height;
-        let height = self.height;
+        let height = pending.height;
         self.pending.retain(|_, p| p.height > height);
         for layer in self.pending.values() {
             let mut parent = layer.parent.lock().expect("never poisoned");
@@ -500,7 +631,7 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
     /// The committed value of `key` with a proof against [`StateStore::root`], or `None` if the
     /// key has no value.
     pub async fn prove(&self, key: &[u8]) -> Result<Option<(Vec<u8>, ValueProof)>> {
-        let Some(value) = self.mirror.kv.get(key) else {
+        let Some(value) = self.committed.read().mirror.kv.get(key).cloned() else {
             return Ok(None);
         };
         let proof = self
@@ -508,7 +639,7 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
             .key_value_proof(key.to_vec())
             .await
             .map_err(storage)?;
-        Ok(Some((value.clone(), proof)))
+        Ok(Some((value, proof)))
     }
 
     /// Checks a proof from [`StateStore::prove`]: `key` holds `value` in the state with `root`.
@@ -516,53 +647,24 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
         StateDb::<E>::verify_key_value_proof(key.to_vec(), value.to_vec(), proof, root)
     }
 
-    /// Up to `limit` committed entries whose keys start with `prefix`, in key order, starting
-    /// after `after` (a key from a previous page) if given.
+    /// Up to `limit` committed entries whose keys start with `prefix` (see [`Snapshot::range`]).
     pub fn committed_range(
         &self,
         prefix: &[u8],
         after: Option<&[u8]>,
         limit: usize,
     ) -> Vec<(Vec<u8>, Vec<u8>)> {
-        use std::ops::Bound;
-        let start = match after {
-            Some(after) => Bound::Excluded(after.to_vec()),
-            None => Bound::Included(prefix.to_vec()),
-        };
-        self.mirror
-            .kv
-            .range((start, Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        self.committed.read().range(prefix, after, limit)
     }
 
-    /// Up to `limit` committed holders of `asset` (accounts with a non-zero balance), in account
-    /// order, starting after `after` if given.
+    /// Up to `limit` committed holders of `asset` (see [`Snapshot::holders`]).
     pub fn committed_holders(
         &self,
         asset: &AssetId,
         after: Option<&AccountId>,
         limit: usize,
     ) -> Vec<AccountId> {
-        use std::ops::Bound;
-        let mut from = [0u8; 64];
-        from[..32].copy_from_slice(asset.as_bytes());
-        let start = match after {
-            Some(after) => {
-                from[32..].copy_from_slice(after.as_bytes());
-                Bound::Excluded(from)
-            }
-            None => Bound::Included(from),
-        };
-        self.mirror
-            .holders
-            .range((start, Bound::Unbounded))
-            .take_while(|entry| entry[..32] == *asset.as_bytes())
-            .take(limit)
-            .map(|entry| AccountId(entry[32..].try_into().expect("32 bytes")))
-            .collect()
+        self.committed.read().holders(asset, after, limit)
     }
 }
 
