@@ -1413,10 +1413,7 @@ async fn audio<E: Runtime>(
                 return Err(ApiError::new(status, error.code(), error.to_string()));
             }
         };
-        let blob = query::track(&view, &track)
-            .map(|t| t.blob_id)
-            .ok_or_else(|| ApiError::not_found("unknown_track", format!("no track {track}")))?;
-        (blob, grant)
+        (grant.blob, grant)
     };
     let len = match media.ensure(&blob).await {
         Ok(len) => len,

@@ -466,6 +466,10 @@ impl Media {
     /// bad peer (`502 blob_peer_bad`), else an unreachable one (`503 blob_peer_unreachable`),
     /// else `404 blob_not_found`.
     pub async fn ensure(&self, blob: &Hash) -> Result<u64, MediaError> {
+        // A blob in memory was read whole from the store and verified: no need to ask the disk.
+        if let Some(whole) = self.hot.get(blob) {
+            return Ok(whole.len() as u64);
+        }
         if let Some(len) = self.blobs.len(blob) {
             return Ok(len);
         }
@@ -529,20 +533,23 @@ impl Media {
 
     /// The response for `headers`' request of blob `blob` (held, `len` bytes).
     pub fn respond(&self, blob: &Hash, len: u64, headers: &HeaderMap, head: bool) -> Response {
-        let etag = format!("\"{}\"", blob.to_hex());
+        // `"<hex>"`, built on the stack: this runs for every range request.
+        let mut quoted = [b'"'; 66];
+        hex::encode_to_slice(blob.as_bytes(), &mut quoted[1..65]).expect("64 hex digits");
+        let etag = std::str::from_utf8(&quoted).expect("ascii");
         if headers
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| etag_listed(v, &etag))
+            .is_some_and(|v| etag_listed(v, etag))
         {
             let mut response = StatusCode::NOT_MODIFIED.into_response();
-            common_headers(response.headers_mut(), &etag, None);
+            common_headers(response.headers_mut(), etag, None);
             return response;
         }
         let range = headers
             .get(header::RANGE)
             .and_then(|v| v.to_str().ok())
-            .filter(|_| if_range_holds(headers, &etag));
+            .filter(|_| if_range_holds(headers, etag));
         let decision = match range {
             Some(range) => parse_range(range, len),
             None => RangeDecision::Whole,
@@ -565,7 +572,7 @@ impl Media {
                     header::CONTENT_RANGE,
                     HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"),
                 );
-                common_headers(response.headers_mut(), &etag, None);
+                common_headers(response.headers_mut(), etag, None);
                 return response;
             }
         };
@@ -600,12 +607,15 @@ impl Media {
         let mut response = Response::new(body);
         *response.status_mut() = status;
         let h = response.headers_mut();
-        common_headers(h, &etag, Some(kind));
+        common_headers(h, etag, Some(kind));
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
         if status == StatusCode::PARTIAL_CONTENT {
+            use std::fmt::Write as _;
+            let mut range = String::with_capacity(72);
+            let _ = write!(range, "bytes {start}-{}/{len}", end - 1);
             h.insert(
                 header::CONTENT_RANGE,
-                HeaderValue::from_str(&format!("bytes {start}-{}/{len}", end - 1)).expect("ascii"),
+                HeaderValue::from_str(&range).expect("ascii"),
             );
         }
         response

@@ -251,6 +251,26 @@ mod tests {
     }
 
     #[test]
+    fn only_the_admitted_signature_is_vouched_for() {
+        let pool = Mempool::new(8, ChainId::new("test").unwrap());
+        let tx = txs(1).remove(0);
+        let hash = tx.hash();
+        assert!(!pool.admitted(&hash, &tx), "nothing admitted yet");
+        pool.submit(tx.clone(), 0, Amount::ZERO).unwrap();
+        assert!(pool.admitted(&hash, &tx));
+        // Same transaction (same signing hash), other signature bytes: not vouched for, so a
+        // block carrying it has its signature verified.
+        let mut forged = tx.clone();
+        forged.signature.0[63] ^= 1;
+        assert!(!pool.admitted(&hash, &forged));
+        pool.remove(&[hash]);
+        assert!(
+            !pool.admitted(&hash, &tx),
+            "gone from the pool, no longer vouched for"
+        );
+    }
+
+    #[test]
     fn mempool_is_bounded_and_proposes_runs_from_the_parents_nonce() {
         let pool = Mempool::new(2, ChainId::new("test").unwrap());
         let txs = txs(3);

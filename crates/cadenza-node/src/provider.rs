@@ -191,6 +191,8 @@ pub struct Grant {
     pub new_stream: bool,
     /// The stream's price.
     pub price: Amount,
+    /// The track's audio blob.
+    pub blob: cadenza_types::Hash,
 }
 
 /// Why an update was refused.
@@ -729,6 +731,7 @@ impl Provider {
             return Ok(Grant {
                 new_stream: false,
                 price: stream.price,
+                blob: track.blob_id,
             });
         }
         if let Some((track, stream)) = streams.iter().find(|(_, s)| !s.paid) {
@@ -759,6 +762,7 @@ impl Provider {
         Ok(Grant {
             new_stream: true,
             price,
+            blob: track.blob_id,
         })
     }
 

@@ -246,3 +246,30 @@ fn propose_triages_transactions_and_verify_refuses_wrong_headers() {
         assert!(!verify(&mut late, &context, &view2, chain).await);
     });
 }
+
+/// Admission and the API read the committed state from its snapshot: a transaction is judged
+/// and admitted while a block execution or a commit holds the store.
+#[test]
+fn admission_does_not_wait_for_the_store() {
+    println!("seed = 4");
+    deterministic::Runner::seeded(4).start(|context| async move {
+        use futures::FutureExt as _;
+        let mut alice = Wallet::new([1; 32], chain_id(), Amount::new(1_000));
+        let genesis = genesis(&[alice.account()]);
+        let (_, shared, _) = app(&context, "held", &genesis).await;
+        let tx = alice.sign(Action::Transfer {
+            to: AccountId([7; 32]),
+            asset: native_asset(),
+            amount: Amount::new(10),
+        });
+        let held = shared.store.lock().await;
+        let admitted = shared
+            .submit(tx.clone())
+            .now_or_never()
+            .expect("admission answers at once while the store is held");
+        assert_eq!(admitted.unwrap(), tx.hash());
+        let state = shared.state.read();
+        assert_eq!(state.height(), held.height());
+        assert_eq!(state.root(), held.root());
+    });
+}
