@@ -5,7 +5,9 @@
 //! Three layers serve reads (see ADR 0002):
 //! - the QMDB database, whose root every block commits to and which proves any current value;
 //! - an in-memory mirror of the committed key-value pairs, so the ledger's synchronous
-//!   [`StateView`] never waits on storage (rebuilt from the QMDB log on start);
+//!   [`StateView`] never waits on storage (rebuilt from the QMDB log on start); with the
+//!   committed height and root it is a [`Snapshot`] shared behind a read-write lock
+//!   ([`CommittedState`]), so readers of the committed state need not hold the store;
 //! - one [`Pending`] layer per executed but unfinalized block: its change set and its QMDB batch,
 //!   chained to its parent's, so a block can be built or verified on any unfinalized ancestor.
 //!
@@ -645,26 +647,6 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
     /// Checks a proof from [`StateStore::prove`]: `key` holds `value` in the state with `root`.
     pub fn verify_proof(key: &[u8], value: &[u8], proof: &ValueProof, root: &Digest) -> bool {
         StateDb::<E>::verify_key_value_proof(key.to_vec(), value.to_vec(), proof, root)
-    }
-
-    /// Up to `limit` committed entries whose keys start with `prefix` (see [`Snapshot::range`]).
-    pub fn committed_range(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.committed.read().range(prefix, after, limit)
-    }
-
-    /// Up to `limit` committed holders of `asset` (see [`Snapshot::holders`]).
-    pub fn committed_holders(
-        &self,
-        asset: &AssetId,
-        after: Option<&AccountId>,
-        limit: usize,
-    ) -> Vec<AccountId> {
-        self.committed.read().holders(asset, after, limit)
     }
 }
 

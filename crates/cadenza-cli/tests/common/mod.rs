@@ -279,7 +279,7 @@ pub fn replay(
             );
             store.commit(executed.pending).await.expect("commit");
         }
-        let entries = store.committed_range(&[], None, usize::MAX);
+        let entries = store.committed().read().range(&[], None, usize::MAX);
         cadenza_ledger::conservation::audit(
             entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice())),
         )
