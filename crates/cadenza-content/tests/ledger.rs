@@ -2,21 +2,10 @@
 //! reported as the check that failed, and an agreeing record is valid.
 
 use cadenza_content::{EssenceId, LedgerTrack, LedgerVerdict, LicenceClaim, verify_against_track};
-use cadenza_types::{Amount, AssetId, ChainId, Hash, Licence, Price, SecretKey, TrackId, Uses};
+use cadenza_types::{AssetId, ChainId, Hash, Licence, SecretKey, TrackId};
 
 fn licence(amount: u128) -> Licence {
-    Licence {
-        price: Price {
-            asset: AssetId::genesis("cUSD"),
-            amount: Amount::new(amount),
-        },
-        uses: Uses::STREAM,
-        territories: vec![],
-        valid_from_ms: 0,
-        valid_until_ms: None,
-        url: "https://example.org/licence".into(),
-        min_play_ms: 30_000,
-    }
+    cadenza_ledger::testkit::stream_licence(AssetId::genesis("cUSD"), amount, 30_000)
 }
 
 #[test]

@@ -275,9 +275,7 @@ impl<E: commonware_storage::Context + Spawner> App<E> {
         };
         for block in chain[..known].iter().rev() {
             let executed = match store
-                .execute(&base, block.inner(), &|hash, tx| {
-                    self.shared.mempool.admitted(hash, tx)
-                })
+                .execute(&base, block.inner(), &self.shared.mempool.vouch())
                 .await
             {
                 Ok(executed) => executed,
@@ -379,9 +377,7 @@ where
             txs,
         };
         let mut executed = match store
-            .execute(&base, &block, &|hash, tx| {
-                self.shared.mempool.admitted(hash, tx)
-            })
+            .execute(&base, &block, &self.shared.mempool.vouch())
             .await
         {
             Ok(executed) => executed,
@@ -402,9 +398,7 @@ where
             block.txs = keep;
             block.txs_root = txs_root(&block.txs);
             executed = match store
-                .execute(&base, &block, &|hash, tx| {
-                    self.shared.mempool.admitted(hash, tx)
-                })
+                .execute(&base, &block, &self.shared.mempool.vouch())
                 .await
             {
                 Ok(executed) => executed,
@@ -471,9 +465,7 @@ where
         };
         let mut store = self.shared.store.lock().await;
         let executed = match store
-            .execute(&base, header, &|hash, tx| {
-                self.shared.mempool.admitted(hash, tx)
-            })
+            .execute(&base, header, &self.shared.mempool.vouch())
             .await
         {
             Ok(executed) => executed,
@@ -525,9 +517,7 @@ impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
             Some(pending) => pending,
             None => {
                 store
-                    .execute(&Base::Committed, header, &|hash, tx| {
-                        self.shared.mempool.admitted(hash, tx)
-                    })
+                    .execute(&Base::Committed, header, &self.shared.mempool.vouch())
                     .await?
                     .pending
             }

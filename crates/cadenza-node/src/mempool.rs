@@ -197,6 +197,12 @@ impl Mempool {
         })
     }
 
+    /// [`Mempool::admitted`] as the predicate block execution takes
+    /// ([`crate::store::StateStore::execute`]).
+    pub fn vouch(&self) -> impl Fn(&Hash, &SignedTransaction) -> bool + Sync + '_ {
+        move |hash, tx| self.admitted(hash, tx)
+    }
+
     /// Whether a transaction is queued.
     pub fn contains(&self, hash: &Hash) -> bool {
         self.lock().pool.contains(hash)

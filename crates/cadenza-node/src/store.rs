@@ -313,6 +313,8 @@ impl CommittedState {
             .expect("the committed state lock is never poisoned")
     }
 
+    /// Taken only through `&mut StateStore` (a commit, or opening), so whoever holds the store
+    /// may read the snapshot again without a writer in between.
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Snapshot> {
         self.0
             .write()
@@ -516,11 +518,6 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
             return Some(Base::Committed);
         }
         None
-    }
-
-    /// Whether `block` is at or below the committed height (nothing to execute).
-    pub fn is_committed_height(&self, block: &Block) -> bool {
-        block.height <= self.height()
     }
 
     /// Executes `block` on `base` and merkleizes its changes, without committing anything.
