@@ -64,6 +64,16 @@ pub enum BlobError {
         /// What failed.
         reason: String,
     },
+    /// A peer answered an announcement with something that is not a valid answer.
+    #[error(
+        "peer {peer} answered an announcement badly ({reason}): check that it runs this version"
+    )]
+    BadAnnouncement {
+        /// The peer, in `PeerAddr` text form.
+        peer: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// A peer address that does not parse.
     #[error(
         "`{text}` is not a peer address: expected `<endpoint id>@<ip:port>[,<ip:port>…]` \
@@ -107,6 +117,7 @@ impl BlobError {
             BlobError::PeerBad { .. } => "blob_peer_bad",
             BlobError::PeerMissing { .. } => "blob_peer_missing",
             BlobError::PeerUnreachable { .. } => "blob_peer_unreachable",
+            BlobError::BadAnnouncement { .. } => "blob_bad_announcement",
             BlobError::BadPeerAddr { .. } => "blob_bad_peer_addr",
             BlobError::Endpoint { .. } => "blob_endpoint",
             BlobError::Io { .. } => "blob_io",

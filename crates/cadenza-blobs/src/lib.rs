@@ -12,8 +12,10 @@
 //! stored once, in our store: we serve peers from our data file and outboard (the outboard layout
 //! and 16 KiB groups are exactly iroh-blobs'), and fetch with iroh-blobs' verifying get state
 //! machine into a [`BlobWriter`] that keeps the blob only if it hashes to the id. iroh-blobs' own
-//! stores are not used (ADR 0003, `docs/adr/0003-blob-store.md`). No iroh type appears in this
-//! crate's public API; peers are named by [`PeerAddr`], a printable and parsable text form.
+//! stores are not used (ADR 0003, `docs/adr/0003-blob-store.md`). Providers also announce to each
+//! other which blobs they hold ([`holdings`], ALPN [`HOLDINGS_ALPN`]), so that one that lacks a
+//! blob asks a peer that announced it. No iroh type appears in this crate's public API; peers are
+//! named by [`PeerAddr`], a printable and parsable text form.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cadenza_blobs::BlobError> {
@@ -32,13 +34,14 @@
 //! ```
 
 mod error;
+pub mod holdings;
 mod replicate;
 mod store;
 mod tree;
 
 pub use error::{BlobError, Result};
 pub use replicate::{
-    BoxFuture, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_FETCH_LEN, IrohReplicator, PeerAddr,
-    Replicator, start_iroh, start_iroh_keyed,
+    BoxFuture, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_FETCH_LEN, HOLDINGS_ALPN, IrohReplicator,
+    PeerAddr, Replicator, start_iroh, start_iroh_keyed,
 };
 pub use store::{BlobStore, BlobWriter};

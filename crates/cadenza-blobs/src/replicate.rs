@@ -28,6 +28,7 @@ use iroh_blobs::get::fsm::{self, BlobContentNext, ConnectedNext, DecodeError, En
 use iroh_blobs::protocol::{GetRequest, Request};
 
 use crate::error::{BlobError, Result};
+use crate::holdings::{AnnounceKind, Announcement, Holdings, MAX_ANNOUNCEMENT_LEN};
 use crate::store::{BlobStore, BlobWriter};
 use crate::tree::GROUP_CHUNK_LOG;
 
@@ -40,6 +41,12 @@ pub const DEFAULT_MAX_FETCH_LEN: u64 = 4 << 30;
 
 /// How long [`IrohReplicator::fetch`] waits for a peer to answer a connection by default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The ALPN of announcements ([`crate::holdings`]): which blobs a provider holds.
+pub const HOLDINGS_ALPN: &[u8] = b"/cadenza/holdings/1";
+
+/// How long an announcement may take, connection and answer included.
+const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bytes handed from the blocking encoder to the network at a time.
 const SEND_BATCH_LEN: usize = 256 * 1024;
@@ -54,6 +61,20 @@ pub trait Replicator: Send + Sync {
     /// sends bytes that do not match `id` gives [`BlobError::PeerBad`], and nothing it sent is
     /// stored or served.
     fn fetch<'a>(&'a self, id: Hash, peer: &'a PeerAddr) -> BoxFuture<'a, Result<u64>>;
+
+    /// Tells `peer` that this node holds `held` (see [`crate::holdings`]). With `hello`, the
+    /// peer answers with the blobs it holds, which are recorded as held by it, and their number
+    /// is returned; otherwise it only acknowledges (0). Either way the peer records this node as
+    /// a holder of `held` and as a peer to tell about its own new blobs.
+    fn announce<'a>(
+        &'a self,
+        peer: &'a PeerAddr,
+        held: &'a [Hash],
+        hello: bool,
+    ) -> BoxFuture<'a, Result<usize>>;
+
+    /// What peers announced: who holds which blob, and whom to tell.
+    fn holdings(&self) -> &Holdings;
 
     /// Stops serving and closes the endpoint.
     fn shutdown(&self) -> BoxFuture<'_, ()>;
@@ -119,6 +140,7 @@ impl FromStr for PeerAddr {
 pub struct IrohReplicator {
     store: BlobStore,
     router: Router,
+    holdings: Arc<Holdings>,
     addr: PeerAddr,
     max_fetch_len: u64,
     connect_timeout: Duration,
@@ -168,12 +190,20 @@ async fn start(
         store: store.clone(),
         verify: verify_served,
     };
+    let holdings = Arc::new(Holdings::new());
+    let listener = Listener {
+        store: store.clone(),
+        holdings: holdings.clone(),
+        own: addr.clone(),
+    };
     let router = Router::builder(endpoint)
         .accept(iroh_blobs::ALPN, Arc::new(server))
+        .accept(HOLDINGS_ALPN, Arc::new(listener))
         .spawn();
     Ok(IrohReplicator {
         store,
         router,
+        holdings,
         addr,
         max_fetch_len: DEFAULT_MAX_FETCH_LEN,
         connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -335,10 +365,135 @@ impl Replicator for IrohReplicator {
         Box::pin(self.fetch_impl(id, peer))
     }
 
+    fn announce<'a>(
+        &'a self,
+        peer: &'a PeerAddr,
+        held: &'a [Hash],
+        hello: bool,
+    ) -> BoxFuture<'a, Result<usize>> {
+        Box::pin(async move {
+            let kind = if hello {
+                AnnounceKind::Hello
+            } else {
+                AnnounceKind::Have
+            };
+            let message = Announcement::new(kind, self.addr.clone(), held).encode();
+            let exchange = self.exchange(peer, &message);
+            tokio::time::timeout(ANNOUNCE_TIMEOUT, exchange)
+                .await
+                .map_err(|_| BlobError::PeerUnreachable {
+                    peer: peer.to_string(),
+                    reason: format!("no answer to an announcement within {ANNOUNCE_TIMEOUT:?}"),
+                })?
+        })
+    }
+
+    fn holdings(&self) -> &Holdings {
+        &self.holdings
+    }
+
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let _ = self.router.shutdown().await;
         })
+    }
+}
+
+impl IrohReplicator {
+    /// Sends one announcement to `peer` and records its answer.
+    async fn exchange(&self, peer: &PeerAddr, message: &[u8]) -> Result<usize> {
+        let target = peer.to_endpoint_addr()?;
+        let expected = target.id;
+        let unreachable = |reason: String| BlobError::PeerUnreachable {
+            peer: peer.to_string(),
+            reason,
+        };
+        let connect = self.router.endpoint().connect(target, HOLDINGS_ALPN);
+        let conn = tokio::time::timeout(self.connect_timeout, connect)
+            .await
+            .map_err(|_| unreachable(format!("no answer within {:?}", self.connect_timeout)))?
+            .map_err(|e| unreachable(format!("connect: {e}")))?;
+        let answer = async {
+            let (mut send, mut recv) = conn
+                .open_bi()
+                .await
+                .map_err(|e| unreachable(format!("open stream: {e}")))?;
+            send.write_all(message)
+                .await
+                .map_err(|e| unreachable(format!("send: {e}")))?;
+            let _ = send.finish();
+            recv.read_to_end(MAX_ANNOUNCEMENT_LEN)
+                .await
+                .map_err(|e| unreachable(format!("read the answer: {e}")))
+        }
+        .await;
+        conn.close(0u32.into(), b"done");
+        let bad = |reason: String| BlobError::BadAnnouncement {
+            peer: peer.to_string(),
+            reason,
+        };
+        let reply = Announcement::decode(&answer?).map_err(|e| bad(e.to_string()))?;
+        if reply.kind != AnnounceKind::Reply {
+            return Err(bad("answered with something other than a reply".into()));
+        }
+        if reply.from.to_endpoint_addr()?.id != expected {
+            return Err(bad("answered in another endpoint's name".into()));
+        }
+        self.holdings.record(peer, &reply.held);
+        Ok(reply.held.len())
+    }
+}
+
+/// Takes peers' announcements: records the announcer as a holder of what it announced, and
+/// answers a hello with this node's own inventory (its first [`crate::holdings::MAX_ANNOUNCED`]
+/// blobs).
+#[derive(Debug)]
+struct Listener {
+    store: BlobStore,
+    holdings: Arc<Holdings>,
+    own: PeerAddr,
+}
+
+impl ProtocolHandler for Listener {
+    async fn accept(&self, conn: Connection) -> std::result::Result<(), AcceptError> {
+        let remote = conn.remote_id();
+        // One announcement per connection: bounded work for each peer that dials in.
+        let Ok((mut send, mut recv)) = conn.accept_bi().await else {
+            return Ok(());
+        };
+        let Ok(Ok(bytes)) =
+            tokio::time::timeout(ANNOUNCE_TIMEOUT, recv.read_to_end(MAX_ANNOUNCEMENT_LEN)).await
+        else {
+            return Ok(());
+        };
+        let Ok(announcement) = Announcement::decode(&bytes) else {
+            let _ = send.reset(iroh_blobs::protocol::ERR_PERMISSION);
+            return Ok(());
+        };
+        // Only an endpoint may announce in its own name (QUIC's TLS authenticated `remote`).
+        let from_id = announcement.from.to_endpoint_addr().map(|a| a.id);
+        if announcement.kind == AnnounceKind::Reply || from_id.ok() != Some(remote) {
+            let _ = send.reset(iroh_blobs::protocol::ERR_PERMISSION);
+            return Ok(());
+        }
+        self.holdings.record(&announcement.from, &announcement.held);
+        let held: Vec<Hash> = if announcement.kind == AnnounceKind::Hello {
+            let store = self.store.clone();
+            tokio::task::spawn_blocking(move || {
+                store.list().into_iter().map(|(id, _)| id).collect()
+            })
+            .await
+            .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let reply = Announcement::new(AnnounceKind::Reply, self.own.clone(), &held).encode();
+        if send.write_all(&reply).await.is_ok() {
+            let _ = send.finish();
+            // Wait for the announcer to read the answer and close.
+            let _ = tokio::time::timeout(ANNOUNCE_TIMEOUT, conn.closed()).await;
+        }
+        Ok(())
     }
 }
 
@@ -546,6 +701,41 @@ mod tests {
         assert_eq!(stores[1].read_range(&id, 0, u64::MAX).unwrap(), bytes);
         for r in [liar, honest, fetcher] {
             r.shutdown().await;
+        }
+    }
+
+    /// An endpoint cannot announce in another's name: the listener checks the announcer's
+    /// address against the connection's authenticated endpoint id, records nothing, and does
+    /// not answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_announcement_in_another_name_is_refused() {
+        let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let stores: Vec<_> = dirs
+            .iter()
+            .map(|d| BlobStore::open(d.path()).unwrap())
+            .collect();
+        let nodes = [
+            start_iroh(stores[0].clone(), local).await.unwrap(),
+            start_iroh(stores[1].clone(), local).await.unwrap(),
+            start_iroh(stores[2].clone(), local).await.unwrap(),
+        ];
+        let [honest, listener, impostor] = &nodes;
+        let id = Hash([5; 32]);
+        let forged = Announcement::new(AnnounceKind::Have, honest.addr(), &[id]).encode();
+        let err = impostor
+            .exchange(&listener.addr(), &forged)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "blob_peer_unreachable", "{err}");
+        assert!(listener.holdings().holders(&id).is_empty());
+        assert_eq!(listener.holdings().counts(), (0, 0));
+        // In its own name, the same announcement is taken.
+        let own = Announcement::new(AnnounceKind::Have, impostor.addr(), &[id]).encode();
+        assert_eq!(impostor.exchange(&listener.addr(), &own).await.unwrap(), 0);
+        assert_eq!(listener.holdings().holders(&id), vec![impostor.addr()]);
+        for node in nodes {
+            node.shutdown().await;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Two replicators on 127.0.0.1: fetching verified blobs, and refusing a peer's bad copy.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use cadenza_blobs::{BlobStore, PeerAddr, Replicator, start_iroh};
 use cadenza_types::hash::Hash;
@@ -121,4 +122,52 @@ async fn unreachable_and_malformed_peers_are_reported() {
     .unwrap_err();
     assert_eq!(err.code(), "blob_peer_unreachable", "{err}");
     b.shutdown().await;
+}
+
+/// A hello teaches both sides what the other holds; a have teaches the receiver what is new;
+/// and the receiver remembers the announcer as a peer to tell about its own new blobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announcements_tell_each_side_what_the_other_holds() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (store_a, store_b) = (
+        BlobStore::open(dir_a.path()).unwrap(),
+        BlobStore::open(dir_b.path()).unwrap(),
+    );
+    let x = store_a.put(&sample(1_000)).unwrap();
+    let y = store_a.put(&sample(2_000)).unwrap();
+    let z = store_b.put(&sample(3_000)).unwrap();
+    let a = start_iroh(store_a.clone(), local())
+        .await
+        .unwrap()
+        .with_connect_timeout(Duration::from_secs(1));
+    let b = start_iroh(store_b.clone(), local()).await.unwrap();
+    assert!(a.holdings().holders(&z).is_empty());
+
+    // A's hello carries its inventory; B answers with its own.
+    assert_eq!(a.announce(&b.addr(), &[x, y], true).await.unwrap(), 1);
+    assert_eq!(a.holdings().holders(&z), vec![b.addr()]);
+    assert_eq!(b.holdings().holders(&x), vec![a.addr()]);
+    assert_eq!(b.holdings().holders(&y), vec![a.addr()]);
+    assert_eq!(
+        b.holdings().peers(),
+        vec![a.addr()],
+        "B will tell A of new blobs"
+    );
+
+    // B stores a new blob and tells A: a have is only acknowledged.
+    let w = store_b.put(&sample(4_000)).unwrap();
+    assert_eq!(b.announce(&a.addr(), &[w], false).await.unwrap(), 0);
+    assert_eq!(a.holdings().holders(&w), vec![b.addr()]);
+    assert_eq!(a.holdings().counts(), (1, 2));
+
+    // A fetches what B announced, from B.
+    let holder = &a.holdings().holders(&w)[0];
+    assert_eq!(a.fetch(w, holder).await.unwrap(), 4_000);
+
+    // A peer that is not running cannot be told.
+    let gone = b.addr();
+    b.shutdown().await;
+    let err = a.announce(&gone, &[x], false).await.unwrap_err();
+    assert_eq!(err.code(), "blob_peer_unreachable", "{err}");
+    a.shutdown().await;
 }

@@ -1,7 +1,8 @@
 //! Two providers of one chain on 127.0.0.1, set up by `cadenza testnet init --providers` and run
-//! by `cadenza node --config`: a track uploaded to provider A and registered is not on provider
-//! B until a listener streams it from B; B then fetches it from A over iroh, verifies it, serves
-//! bytes that hash to the registered blob id and lists the blob. A second track whose copy on A
+//! by `cadenza node --config`, B with no peers configured: a track uploaded to provider A and
+//! registered is announced by A to B, but is not on B until a listener streams it from B; B then
+//! fetches it from A, the peer that announced it, over iroh, verifies it, serves bytes that hash
+//! to the registered blob id, lists the blob and announces it to A in turn. A second track whose copy on A
 //! is corrupted on disk is refused by B with a JSON error: B stores none of it, serves none of
 //! it, and the listener owes nothing for the refused stream; once A's copy is repaired, B fetches
 //! and serves it. A misconfigured provider section is refused before the node starts.
@@ -156,6 +157,25 @@ fn listed(url: &str, blob: &Hash) -> bool {
         .any(|b| b["blob"] == blob.to_hex())
 }
 
+/// Waits until the provider at `url` lists `peer` among the peers that announced `blob`; returns
+/// its `GET /v1/blobs/{blob}/peers`.
+fn announced(url: &str, blob: &Hash, peer: &str) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (code, peers) = get(&format!("{url}/v1/blobs/{}/peers", blob.to_hex()));
+        assert_eq!(code, 200, "{peers}");
+        assert_eq!(peers["blob"], blob.to_hex(), "{peers}");
+        if peers["peers"].as_array().unwrap().iter().any(|p| p == peer) {
+            return peers;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{peer} never announced {blob} to {url}: {peers}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn a_provider_fetches_a_missing_track_from_a_peer_and_refuses_a_corrupt_copy() {
     let mut rng = SplitMix(seed(
@@ -229,6 +249,11 @@ fn a_provider_fetches_a_missing_track_from_a_peer_and_refuses_a_corrupt_copy() {
         std::fs::remove_file(&path).unwrap();
     }
 
+    // B is given no peers: all it knows of A is what A announces to it.
+    let mut file = node1.clone();
+    file["provider"]["blob_peers"] = json!([]);
+    std::fs::write(dir.join("validator-1/node.json"), file.to_string()).unwrap();
+
     let start_node = |i: usize| {
         let config = dir.join(format!("validator-{i}/node.json"));
         start(
@@ -290,7 +315,12 @@ fn a_provider_fetches_a_missing_track_from_a_peer_and_refuses_a_corrupt_copy() {
         assert_eq!(code, 404, "{missing}");
         assert_eq!(missing["error"]["code"], "blob_not_found");
         assert!(!listed(&url_b, blob));
+        // A announced each blob to B as it stored it.
+        let peers = announced(&url_b, blob, addr(0));
+        assert_eq!(peers["held"], false, "{peers}");
     }
+    let (_, p) = get(&format!("{url_b}/v1/provider"));
+    assert_eq!(p["announced"]["peers"], 1, "{p}");
 
     // A listener opens a channel with provider B and streams the first track from B.
     let mut listener = wallet(62, chain(), 0);
@@ -319,7 +349,10 @@ fn a_provider_fetches_a_missing_track_from_a_peer_and_refuses_a_corrupt_copy() {
     let (code, held) = blob_status(&url_b, &blob1);
     assert_eq!(code, 200, "{held}");
     assert_eq!(held["bytes"].as_u64().unwrap(), streamed.body.len() as u64);
-    assert!(listed(&url_b, &blob1), "B now announces the blob");
+    assert!(listed(&url_b, &blob1), "B now lists the blob");
+    // ... and has told A, the peer that announced to it, that it holds it too.
+    let peers = announced(&url_a, &blob1, addr(1));
+    assert_eq!(peers["held"], true, "{peers}");
     // A range of it now comes from B's own store.
     let tail = get_raw(&audio(&track1), &[("range", "bytes=-1000")]);
     assert_eq!(tail.status, 206);

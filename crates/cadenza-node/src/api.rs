@@ -252,6 +252,7 @@ pub fn router<E: Runtime + Send + Sync + 'static>(api: Arc<Api<E>>) -> Router {
         .route("/uploads/{upload}/licence", post(upload_licence::<E>))
         .route("/blobs", get(blobs::<E>))
         .route("/blobs/{blob}", get(blob::<E>))
+        .route("/blobs/{blob}/peers", get(blob_peers::<E>))
         .route("/channels/{channel}", get(channel::<E>))
         .route(
             "/channels/{channel}/vouchers",
@@ -1281,6 +1282,10 @@ async fn provider_status<E: Runtime>(State(api): State<Arc<Api<E>>>) -> ApiResul
         "pending_receipts": receipts,
         "blobs": media.map(|m| m.blobs().list().len()),
         "blob_addr": media.and_then(|m| m.blob_addr()).map(|a| a.to_string()),
+        "announced": media.map(|m| {
+            let (peers, blobs) = m.announced_counts();
+            json!({ "peers": peers, "blobs": blobs })
+        }),
     }))
 }
 
@@ -1375,6 +1380,25 @@ async fn blob<E: Runtime>(State(api): State<Arc<Api<E>>>, Path(blob): Path<Strin
             format!("this provider does not hold blob {id}"),
         )),
     }
+}
+
+/// Which peer providers announced that they hold a blob (whether or not this one holds it).
+async fn blob_peers<E: Runtime>(
+    State(api): State<Arc<Api<E>>>,
+    Path(blob): Path<String>,
+) -> ApiResult {
+    let media = media_of(&api)?;
+    let id = parse_hash(&blob, "blob id")?;
+    let peers: Vec<String> = media
+        .announced_holders(&id)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    ok(json!({
+        "blob": id.to_hex(),
+        "held": media.blobs().contains(&id),
+        "peers": peers,
+    }))
 }
 
 async fn audio<E: Runtime>(
@@ -1754,7 +1778,13 @@ pub fn openapi() -> Value {
                     "422": { "description": "Refused by the voucher rule (the settlement error code)", "content": { "application/json": { "schema": error } } },
                 },
             } },
-            "/v1/provider": get_op("This node's provider account and what it has pending", json!([])),
+            "/v1/provider": get_op("This node's provider account, what it has pending, its blob address, and how many peers and blobs peers' announcements cover", json!([])),
+            "/v1/blobs": get_op("The blobs this provider holds, with their lengths, a page at a time", json!([
+                { "name": "offset", "in": "query", "schema": { "type": "integer" } },
+                { "name": "limit", "in": "query", "schema": { "type": "integer", "maximum": MAX_PAGE } },
+            ])),
+            "/v1/blobs/{blob}": get_op("A blob this provider holds (404 blob_not_found otherwise)", json!([path_param("blob", "Blob id (hex)")])),
+            "/v1/blobs/{blob}/peers": get_op("The peer providers that announced they hold a blob, the latest announcer first, and whether this provider holds it", json!([path_param("blob", "Blob id (hex)")])),
             "/v1/blocks/latest": get_op("The last committed block", json!([raw_param])),
             "/v1/blocks/{height}": get_op("A committed block", json!([path_param("height", "Block height"), raw_param])),
             "/v1/events": { "get": {

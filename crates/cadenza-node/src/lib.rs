@@ -18,6 +18,7 @@
 //! Architecture invariant: the ledger stays pure; this crate owns every IO concern of consensus
 //! and state. Validity of a block depends only on the block and its ancestors.
 
+pub mod announce;
 pub mod api;
 pub mod app;
 pub mod block;

@@ -72,6 +72,8 @@ pub struct Media {
     chain_id: ChainId,
     replicator: Option<Arc<dyn Replicator>>,
     peers: Vec<PeerAddr>,
+    /// Tells peers about blobs as they are stored (when this provider replicates).
+    announcer: Option<crate::announce::Announcer>,
     /// The MIME type sniffed from each served blob's first (verified) bytes: a blob id names
     /// its bytes forever, so the type never changes. Bounded by [`MAX_KINDS`].
     kinds: Mutex<std::collections::HashMap<Hash, &'static str>>,
@@ -189,6 +191,14 @@ impl Media {
             )),
             None => None,
         };
+        let announcer = replicator.as_ref().map(|r| {
+            crate::announce::Announcer::start(
+                r.clone(),
+                blobs.clone(),
+                peers.clone(),
+                crate::announce::ANNOUNCE_EVERY,
+            )
+        });
         let uploads_dir = dir.join("uploads");
         if uploads_dir.exists() {
             std::fs::remove_dir_all(&uploads_dir)
@@ -204,13 +214,17 @@ impl Media {
             chain_id,
             replicator,
             peers,
+            announcer,
             kinds: Mutex::new(std::collections::HashMap::new()),
             hot: HotBlobs::new(HOT_BLOB_BYTES),
         })
     }
 
-    /// Stops serving blobs to peers.
+    /// Stops announcing and serving blobs to peers.
     pub async fn shutdown(&self) {
+        if let Some(announcer) = &self.announcer {
+            announcer.stop();
+        }
         if let Some(replicator) = &self.replicator {
             replicator.shutdown().await;
         }
@@ -226,15 +240,38 @@ impl Media {
         self.replicator.as_ref().map(|r| r.addr())
     }
 
+    /// The peers known to hold `blob` by their announcements, the latest announcer first.
+    pub fn announced_holders(&self, blob: &Hash) -> Vec<PeerAddr> {
+        self.replicator
+            .as_ref()
+            .map_or_else(Vec::new, |r| r.holdings().holders(blob))
+    }
+
+    /// How many peers have announced to this provider, and for how many blobs it knows a holder.
+    pub fn announced_counts(&self) -> (usize, usize) {
+        self.replicator
+            .as_ref()
+            .map_or((0, 0), |r| r.holdings().counts())
+    }
+
+    /// Tells peers (soon, in the background) that `blob` is now held here.
+    fn stored(&self, blob: Hash) {
+        if let Some(announcer) = &self.announcer {
+            announcer.stored(blob);
+        }
+    }
+
     /// Stores a finished file (already licensed) as a blob; for the demo catalogue and tools.
     pub async fn put(&self, bytes: Vec<u8>) -> Result<Hash, MediaError> {
         let blobs = self.blobs.clone();
-        tokio::task::spawn_blocking(move || blobs.put(&bytes))
+        let id = tokio::task::spawn_blocking(move || blobs.put(&bytes))
             .await
             .map_err(|e| {
                 MediaError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
             })?
-            .map_err(MediaError::from)
+            .map_err(MediaError::from)?;
+        self.stored(id);
+        Ok(id)
     }
 
     /// Step 1: stages an upload from a streaming body, bounded by [`MAX_UPLOAD_BYTES`].
@@ -447,6 +484,7 @@ impl Media {
         if let Some(s) = self.staged.lock().expect("never poisoned").remove(upload) {
             let _ = std::fs::remove_file(&s.path);
         }
+        self.stored(blob);
         info!(%blob, track = %claim.ledger.track_id, "upload licensed and stored");
         Ok(json!({
             "blob": blob.to_hex(),
@@ -460,11 +498,13 @@ impl Media {
     }
 
     /// Makes sure `blob` is held, fetching it from a peer provider when it is not: the peers
-    /// are asked in order until one gives a copy that verifies against the id. A peer that
-    /// sends bytes that do not match, or stops before a copy that verifies, is passed over and
-    /// nothing it sent is kept. When no peer gives it, the answer names the worst thing seen: a
-    /// bad peer (`502 blob_peer_bad`), else an unreachable one (`503 blob_peer_unreachable`),
-    /// else `404 blob_not_found`.
+    /// that announced it are asked first (the latest announcer first), then the configured
+    /// peers in order, until one gives a copy that verifies against the id. A peer that sends
+    /// bytes that do not match, or stops before a copy that verifies, is passed over and nothing
+    /// it sent is kept; one that answers that it lacks the blob is forgotten as its holder. When
+    /// no peer gives it, the answer names the worst thing seen: a bad peer (`502
+    /// blob_peer_bad`), else an unreachable one (`503 blob_peer_unreachable`), else `404
+    /// blob_not_found`.
     pub async fn ensure(&self, blob: &Hash) -> Result<u64, MediaError> {
         // A blob in memory was read whole from the store and verified: no need to ask the disk.
         if let Some(whole) = self.hot.get(blob) {
@@ -473,20 +513,27 @@ impl Media {
         if let Some(len) = self.blobs.len(blob) {
             return Ok(len);
         }
-        let (Some(replicator), false) = (&self.replicator, self.peers.is_empty()) else {
+        let mut candidates = self.announced_holders(blob);
+        for peer in &self.peers {
+            if !candidates.contains(peer) {
+                candidates.push(peer.clone());
+            }
+        }
+        let (Some(replicator), false) = (&self.replicator, candidates.is_empty()) else {
             return Err(MediaError::new(
                 StatusCode::NOT_FOUND,
                 "blob_not_found",
                 format!(
-                    "this provider does not hold blob {blob} and has no peers to fetch it from; stream it from a provider that holds it"
+                    "this provider does not hold blob {blob}, has no peers to fetch it from and no peer has announced it; stream it from a provider that holds it"
                 ),
             ));
         };
         let (mut bad, mut unreachable) = (Vec::new(), Vec::new());
-        for peer in &self.peers {
+        for peer in &candidates {
             match replicator.fetch(*blob, peer).await {
                 Ok(len) => {
                     info!(%blob, %peer, len, "fetched a blob from a peer");
+                    self.stored(*blob);
                     return Ok(len);
                 }
                 Err(e) => {
@@ -494,14 +541,14 @@ impl Media {
                     match e {
                         BlobError::PeerBad { .. } => bad.push(e.to_string()),
                         BlobError::PeerUnreachable { .. } => unreachable.push(e.to_string()),
-                        BlobError::PeerMissing { .. } => {}
+                        BlobError::PeerMissing { .. } => replicator.holdings().forget(blob, peer),
                         // A refused size or a local failure: no other peer changes it.
                         other => return Err(MediaError::from(other)),
                     }
                 }
             }
         }
-        let peers = self.peers.len();
+        let peers = candidates.len();
         Err(if !bad.is_empty() {
             MediaError::new(
                 StatusCode::BAD_GATEWAY,
