@@ -431,4 +431,37 @@ fn range_semantics(url: &str, track: &TrackId, channel: &ChannelId, blob: &Hash,
 
     let cached = get_raw(&audio, &[("if-none-match", &etag)]);
     assert_eq!(cached.status, 304);
+
+    // The node answers plain audio requests on a fast path and the rest through its router: a
+    // percent-encoded id segment takes the router, and gets the same answer.
+    let hex = track.to_string();
+    let routed = get_raw(
+        &format!(
+            "{url}/v1/tracks/%{:02x}{}/audio?channel={channel}",
+            hex.as_bytes()[0],
+            &hex[1..]
+        ),
+        &[("range", "bytes=10-19"), ("if-range", &etag)],
+    );
+    assert_eq!(routed.status, 206);
+    assert_eq!(routed.body, &whole[10..20]);
+    assert_eq!(routed.header("etag"), Some(etag.as_str()));
+    // Bad input on the fast path gets the same JSON errors as on any other route.
+    for (target, status, code) in [
+        (format!("{url}/v1/tracks/zz/audio"), 400, "bad_hex"),
+        (
+            format!("{url}/v1/tracks/{track}/audio?channel=xyz"),
+            400,
+            "bad_hex",
+        ),
+        (
+            format!("{audio}&pad={}", "a".repeat(3_000)),
+            414,
+            "uri_too_long",
+        ),
+    ] {
+        let refused = get_raw(&target, &[]);
+        assert_eq!(refused.status, status, "{:?}", refused.json());
+        assert_eq!(refused.json()["error"]["code"], code);
+    }
 }

@@ -62,7 +62,12 @@ struct Inner {
 #[derive(Clone, Debug)]
 pub struct Mempool {
     inner: Arc<Mutex<Inner>>,
+    /// Signers' keys already decompressed: accounts submit again and again.
+    keys: Arc<crypto::KeyCache>,
 }
+
+/// Signer keys the pool remembers decompressed (about 200 bytes each).
+pub const REMEMBERED_KEYS: usize = 65_536;
 
 impl Mempool {
     /// An empty pool for chain `chain_id` holding at most `capacity` transactions.
@@ -77,6 +82,7 @@ impl Mempool {
                 pool: cadenza_mempool::Mempool::new(limits),
                 chain_id,
             })),
+            keys: Arc::new(crypto::KeyCache::new(REMEMBERED_KEYS)),
         }
     }
 
@@ -139,7 +145,7 @@ impl Mempool {
                 signature: &txs[*i].0.signature,
             })
             .collect();
-        let verdicts = crypto::verify_many(&items);
+        let verdicts = crypto::verify_many_with(&items, &self.keys);
         for (i, ok) in checked.iter().zip(verdicts) {
             if !ok {
                 results[*i] = Err(MempoolError::BadSignature);

@@ -293,6 +293,8 @@ pub struct Provider {
     state: Mutex<State>,
     queue: tokio::sync::mpsc::Sender<Job>,
     queued: Mutex<Option<tokio::sync::mpsc::Receiver<Job>>>,
+    /// Listeners' keys already decompressed: each sends update after update.
+    keys: cadenza_types::crypto::KeyCache,
 }
 
 /// An acknowledged update.
@@ -395,6 +397,7 @@ impl Provider {
             config,
             queue,
             queued: Mutex::new(Some(queued)),
+            keys: cadenza_types::crypto::KeyCache::new(crate::mempool::REMEMBERED_KEYS),
             state: Mutex::new(State {
                 channels,
                 log,
@@ -542,7 +545,7 @@ impl Provider {
                     })
                 })
                 .collect();
-            cadenza_types::crypto::verify_many(&items)
+            cadenza_types::crypto::verify_many_with(&items, &self.keys)
         };
         let mut verdicts = verdicts.into_iter();
         let env = CheckEnv {

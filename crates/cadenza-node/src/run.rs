@@ -199,7 +199,7 @@ pub fn run_until(
         let (stop_http, http_stopped) = ::tokio::sync::oneshot::channel::<()>();
         let server = ::tokio::spawn(api::serve_threads(
             listener,
-            api::router(api),
+            api::service(api),
             config.worker_threads.max(1),
             async move {
                 let _ = http_stopped.await;

@@ -17,7 +17,8 @@
 //! show as a `true` verdict for an invalid item; the rejection tests below are built so that
 //! this would be caught. A batch that wrongly *rejected* valid items would be hidden by the
 //! fallback, so the acceptance tests also run ed25519-zebra's batch verifier (the one
-//! `verify_many` uses) directly on the whole set.
+//! `verify_many` uses) directly on the whole set. Every check also runs our own batch equation
+//! with remembered keys (`verify_many_with`, used at admission) and requires the same answer.
 
 use cadenza_types::crypto::{self, SigItem, SignatureError};
 use cadenza_types::{AccountId, SecretKey, Signature};
@@ -101,14 +102,34 @@ fn sig_items(cases: &[Case]) -> Vec<SigItem<'_>> {
         .collect()
 }
 
-/// One batch equation over all `cases`, as `verify_many` runs it first (no bisection).
+/// One batch equation over all `cases`, as `verify_many` runs it first (no bisection). Our own
+/// equation with remembered keys (`batch_equation_holds_with`, used at admission) must give the
+/// same answer, with the keys cold and warm.
 fn one_batch_equation(cases: &[Case]) -> bool {
-    crypto::batch_equation_holds(&sig_items(cases))
+    let items = sig_items(cases);
+    let zebra = crypto::batch_equation_holds(&items);
+    let keys = crypto::KeyCache::new(1024);
+    assert_eq!(
+        crypto::batch_equation_holds_with(&items, &keys),
+        zebra,
+        "cold keys"
+    );
+    assert_eq!(
+        crypto::batch_equation_holds_with(&items, &keys),
+        zebra,
+        "warm keys"
+    );
+    zebra
 }
 
+/// `verify_many`'s verdicts, checked equal to `verify_many_with`'s (cold and warm keys).
 fn verdicts(cases: &[Case]) -> Vec<bool> {
     let items = sig_items(cases);
-    crypto::verify_many(&items)
+    let plain = crypto::verify_many(&items);
+    let keys = crypto::KeyCache::new(1024);
+    assert_eq!(crypto::verify_many_with(&items, &keys), plain, "cold keys");
+    assert_eq!(crypto::verify_many_with(&items, &keys), plain, "warm keys");
+    plain
 }
 
 fn key(i: u8) -> SecretKey {
@@ -352,5 +373,47 @@ fn is_small_order_knows_exactly_the_fourteen_encodings() {
     for seed in 0..64u8 {
         let key = SecretKey::from_seed([seed; 32]).account();
         assert!(!cadenza_types::crypto::is_small_order(&key));
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Random batches from a few signers (so one signer's terms are added together), some
+    /// signatures spoiled: the remembered-keys path gives exactly the single verdicts, as
+    /// `verify_many` does, whatever the cache held before.
+    #[test]
+    fn remembered_keys_give_the_single_verdicts(
+        entries in proptest::collection::vec((0u8..6, proptest::prelude::any::<u16>(), 0u8..4, 0usize..64), 1..24),
+        capacity in 1usize..8,
+    ) {
+        let keys = crypto::KeyCache::new(capacity);
+        let cases: Vec<Case> = entries
+            .iter()
+            .map(|&(signer, message, spoil, at)| {
+                let message = message.to_le_bytes().to_vec();
+                let mut signature = key(signer).sign(&message);
+                let mut account = key(signer).account();
+                match spoil {
+                    1 => signature.0[at] ^= 1,
+                    2 => account = key(signer.wrapping_add(1) % 6).account(),
+                    _ => {}
+                }
+                (account, message, signature)
+            })
+            .collect();
+        let single: Vec<bool> = cases
+            .iter()
+            .map(|(a, m, s)| crypto::verify(a, m, s).is_ok())
+            .collect();
+        let items = sig_items(&cases);
+        proptest::prop_assert_eq!(&crypto::verify_many(&items), &single);
+        proptest::prop_assert_eq!(&crypto::verify_many_with(&items, &keys), &single);
+        proptest::prop_assert_eq!(&crypto::verify_many_with(&items, &keys), &single);
+        proptest::prop_assert!(keys.len() <= capacity);
+        proptest::prop_assert_eq!(
+            crypto::batch_equation_holds_with(&items, &keys),
+            single.iter().all(|v| *v)
+        );
     }
 }
