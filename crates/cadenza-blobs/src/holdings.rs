@@ -41,7 +41,9 @@ pub const MAX_ANNOUNCEMENT_LEN: usize = 2 + 2 + MAX_ADDR_LEN + 4 + 32 * MAX_ANNO
 /// Most peers a [`Holdings`] remembers; the one heard from least recently makes room.
 pub const MAX_PEERS: usize = 256;
 
-/// Most blobs a [`Holdings`] records holders for; announcements of further blobs are not kept.
+/// Most blobs a [`Holdings`] records holders for. When full, the peer heard from least
+/// recently (other than the announcer) is forgotten to make room, once per announcement; ids
+/// that still do not fit are not kept.
 pub const MAX_BLOBS: usize = 262_144;
 
 /// Most holders recorded per blob; the most recent announcers are kept.
@@ -256,18 +258,47 @@ impl Holdings {
     }
 
     /// Records that `peer` holds `held`, and that it was heard from now. Returns how many of
-    /// the ids were kept (ids of blobs beyond [`MAX_BLOBS`] are not).
+    /// the ids were kept (see [`MAX_BLOBS`]).
     pub fn record(&self, peer: &PeerAddr, held: &[Hash]) -> usize {
         let mut inner = self.inner.lock().expect("never poisoned");
-        let slot = inner.admit(peer) as u16;
+        let slot = inner.admit(peer);
+        Self::add(&mut inner, slot, held)
+    }
+
+    /// Records that `peer` holds exactly `held` (its whole inventory, from a hello): what it
+    /// announced before and no longer lists is forgotten.
+    pub fn replace(&self, peer: &PeerAddr, held: &[Hash]) -> usize {
+        let mut inner = self.inner.lock().expect("never poisoned");
+        let slot = inner.admit(peer);
+        let tag = slot as u16;
+        inner.by_blob.retain(|_, holders| {
+            holders.retain(|&h| h != tag);
+            !holders.is_empty()
+        });
+        Self::add(&mut inner, slot, held)
+    }
+
+    fn add(inner: &mut Inner, slot: usize, held: &[Hash]) -> usize {
+        let tag = slot as u16;
         let mut kept = 0;
+        let mut evicted = false;
         for id in held {
+            if inner.by_blob.len() >= MAX_BLOBS && !inner.by_blob.contains_key(id) && !evicted {
+                evicted = true;
+                let oldest = (0..inner.peers.len())
+                    .filter(|&i| i != slot && inner.peers[i].is_some())
+                    .min_by_key(|&i| inner.peers[i].as_ref().map_or(0, |p| p.heard));
+                if let Some(oldest) = oldest {
+                    inner.drop_slot(oldest);
+                }
+            }
             let full = inner.by_blob.len() >= MAX_BLOBS;
             let holders = match inner.by_blob.get_mut(id) {
                 Some(holders) => holders,
                 None if full => continue,
                 None => inner.by_blob.entry(*id).or_default(),
             };
+            let slot = tag;
             holders.retain(|&h| h != slot);
             if holders.len() == MAX_HOLDERS_PER_BLOB {
                 holders.remove(0);
@@ -378,6 +409,32 @@ mod tests {
         assert!(table.holders(&id(2)).is_empty());
         assert_eq!(table.counts(), (2, 1));
         assert_eq!(table.peers(), vec![moved, peer(2)]);
+    }
+
+    #[test]
+    fn a_hello_replaces_what_its_sender_announced_and_a_full_table_makes_room() {
+        let table = Holdings::new();
+        table.record(&peer(1), &[id(1), id(2)]);
+        table.record(&peer(2), &[id(1)]);
+        table.replace(&peer(1), &[id(2), id(3)]);
+        assert_eq!(
+            table.holders(&id(1)),
+            vec![peer(2)],
+            "peer 1 no longer lists it"
+        );
+        assert_eq!(table.holders(&id(2)), vec![peer(1)]);
+        assert_eq!(table.holders(&id(3)), vec![peer(1)]);
+        // A table filled by one peer makes room for another's new blob by forgetting the peer
+        // heard from least recently.
+        let many: Vec<Hash> = (10..10 + MAX_BLOBS as u32).map(id).collect();
+        table.replace(&peer(3), &many);
+        assert_eq!(table.counts().1, MAX_BLOBS);
+        assert_eq!(table.record(&peer(4), &[id(5)]), 1);
+        assert_eq!(table.holders(&id(5)), vec![peer(4)]);
+        assert!(
+            table.holders(&id(1)).is_empty(),
+            "peer 2, heard first, made room"
+        );
     }
 
     #[test]

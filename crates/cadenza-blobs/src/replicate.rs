@@ -46,7 +46,13 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HOLDINGS_ALPN: &[u8] = b"/cadenza/holdings/1";
 
 /// How long an announcement may take, connection and answer included.
-const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(10);
+const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Announcements taken at once; more connections wait (each reads up to 2 MiB).
+const ANNOUNCE_PERMITS: usize = 16;
+
+/// How long a hello's answer may reuse one listing of the store.
+const INVENTORY_FRESH: Duration = Duration::from_secs(5);
 
 /// Bytes handed from the blocking encoder to the network at a time.
 const SEND_BATCH_LEN: usize = 256 * 1024;
@@ -62,10 +68,12 @@ pub trait Replicator: Send + Sync {
     /// stored or served.
     fn fetch<'a>(&'a self, id: Hash, peer: &'a PeerAddr) -> BoxFuture<'a, Result<u64>>;
 
-    /// Tells `peer` that this node holds `held` (see [`crate::holdings`]). With `hello`, the
-    /// peer answers with the blobs it holds, which are recorded as held by it, and their number
-    /// is returned; otherwise it only acknowledges (0). Either way the peer records this node as
-    /// a holder of `held` and as a peer to tell about its own new blobs.
+    /// Tells `peer` that this node holds `held` (see [`crate::holdings`]). With `hello`, `held`
+    /// is this node's whole inventory (it replaces what the peer recorded for it before), and
+    /// the peer answers with the blobs it holds, which replace what was recorded for it here;
+    /// their number is returned. Otherwise `held` are new blobs, and the peer's answer must be
+    /// empty (0). Either way the peer records this node as a peer to tell about its own new
+    /// blobs.
     fn announce<'a>(
         &'a self,
         peer: &'a PeerAddr,
@@ -79,6 +87,9 @@ pub trait Replicator: Send + Sync {
     /// Stops serving and closes the endpoint.
     fn shutdown(&self) -> BoxFuture<'_, ()>;
 }
+
+/// Most sockets one [`PeerAddr`] names.
+pub const MAX_SOCKETS: usize = 4;
 
 /// The text form of a node's full address: `<endpoint id>@<ip:port>[,<ip:port>…]`, for config
 /// files and JSON. Parse it with [`str::parse`]; print it with `Display`.
@@ -128,10 +139,25 @@ impl std::fmt::Display for PeerAddr {
 impl FromStr for PeerAddr {
     type Err = BlobError;
 
+    /// Parses an address and gives it in its one canonical form (the endpoint id in lowercase
+    /// hex, sockets as `ip:port` joined by `,`), so that one endpoint has one text.
     fn from_str(text: &str) -> Result<PeerAddr> {
-        let addr = PeerAddr(text.trim().to_string());
-        addr.to_endpoint_addr()?;
-        Ok(addr)
+        let parsed = PeerAddr(text.trim().to_string()).to_endpoint_addr()?;
+        let sockets: Vec<SocketAddr> = parsed
+            .addrs
+            .iter()
+            .filter_map(|a| match a {
+                TransportAddr::Ip(sa) => Some(*sa),
+                _ => None,
+            })
+            .collect();
+        if sockets.len() > MAX_SOCKETS {
+            return Err(BlobError::BadPeerAddr {
+                text: text.to_string(),
+                reason: format!("more than {MAX_SOCKETS} sockets"),
+            });
+        }
+        Ok(PeerAddr::from_parts(parsed.id, &sockets))
     }
 }
 
@@ -191,10 +217,18 @@ async fn start(
         verify: verify_served,
     };
     let holdings = Arc::new(Holdings::new());
+    if addr.as_str().len() > crate::holdings::MAX_ADDR_LEN {
+        return Err(endpoint_err(format!(
+            "this endpoint's address is longer than {} bytes; bind fewer sockets",
+            crate::holdings::MAX_ADDR_LEN
+        )));
+    }
     let listener = Listener {
         store: store.clone(),
         holdings: holdings.clone(),
         own: addr.clone(),
+        permits: tokio::sync::Semaphore::new(ANNOUNCE_PERMITS),
+        inventory: tokio::sync::Mutex::new(None),
     };
     let router = Router::builder(endpoint)
         .accept(iroh_blobs::ALPN, Arc::new(server))
@@ -260,17 +294,30 @@ impl IrohReplicator {
         bad: &(dyn Fn(String) -> BlobError + Sync),
         unreachable: &(dyn Fn(String) -> BlobError + Sync),
     ) -> Result<u64> {
+        // A peer that stops sending is given up on after this long without progress, so a
+        // fetch cannot hang on it.
+        let idle = self.connect_timeout;
+        let stalled = || unreachable(format!("no progress within {idle:?}"));
         let request = GetRequest::blob(iroh_blobs::Hash::from(id.0));
-        let connected = fsm::start(conn.clone(), request, Default::default())
-            .next()
+        let connected = tokio::time::timeout(
+            idle,
+            fsm::start(conn.clone(), request, Default::default()).next(),
+        )
+        .await
+        .map_err(|_| stalled())?
+        .map_err(|e| unreachable(format!("open stream: {e}")))?;
+        let root = match tokio::time::timeout(idle, connected.next())
             .await
-            .map_err(|e| unreachable(format!("open stream: {e}")))?;
-        let root = match connected.next().await {
+            .map_err(|_| stalled())?
+        {
             Ok(ConnectedNext::StartRoot(root)) => root,
             Ok(_) => return Err(bad("answered a different request".into())),
             Err(e) => return Err(unreachable(format!("send request: {e}"))),
         };
-        let (mut content, size) = match root.next().next().await {
+        let header = tokio::time::timeout(idle, root.next().next())
+            .await
+            .map_err(|_| stalled())?;
+        let (mut content, size) = match header {
             Ok(x) => x,
             Err(fsm::AtBlobHeaderNextError::NotFound { .. }) => {
                 return Err(BlobError::PeerMissing {
@@ -299,7 +346,10 @@ impl IrohReplicator {
             .map_err(|e| unreachable(format!("import task: {e}")))??;
         let mut written = 0u64;
         let end = loop {
-            match content.next().await {
+            let next = tokio::time::timeout(idle, content.next())
+                .await
+                .map_err(|_| stalled())?;
+            match next {
                 BlobContentNext::More((next, item)) => {
                     match item {
                         Ok(BaoContentItem::Leaf(leaf)) => {
@@ -378,7 +428,7 @@ impl Replicator for IrohReplicator {
                 AnnounceKind::Have
             };
             let message = Announcement::new(kind, self.addr.clone(), held).encode();
-            let exchange = self.exchange(peer, &message);
+            let exchange = self.exchange(peer, &message, hello);
             tokio::time::timeout(ANNOUNCE_TIMEOUT, exchange)
                 .await
                 .map_err(|_| BlobError::PeerUnreachable {
@@ -400,8 +450,10 @@ impl Replicator for IrohReplicator {
 }
 
 impl IrohReplicator {
-    /// Sends one announcement to `peer` and records its answer.
-    async fn exchange(&self, peer: &PeerAddr, message: &[u8]) -> Result<usize> {
+    /// Sends one announcement to `peer` and records its answer: for a `hello`, the peer's
+    /// inventory, which replaces what it announced before; for a have, nothing (the answer must
+    /// be empty).
+    async fn exchange(&self, peer: &PeerAddr, message: &[u8], hello: bool) -> Result<usize> {
         let target = peer.to_endpoint_addr()?;
         let expected = target.id;
         let unreachable = |reason: String| BlobError::PeerUnreachable {
@@ -439,60 +491,111 @@ impl IrohReplicator {
         if reply.from.to_endpoint_addr()?.id != expected {
             return Err(bad("answered in another endpoint's name".into()));
         }
-        self.holdings.record(peer, &reply.held);
-        Ok(reply.held.len())
+        if !hello && !reply.held.is_empty() {
+            return Err(bad("answered a have with blobs".into()));
+        }
+        let holdings = self.holdings.clone();
+        let peer = peer.clone();
+        let learned = reply.held.len();
+        tokio::task::spawn_blocking(move || {
+            if hello {
+                holdings.replace(&peer, &reply.held);
+            } else {
+                holdings.record(&peer, &reply.held);
+            }
+        })
+        .await
+        .map_err(|e| unreachable(format!("recording the answer: {e}")))?;
+        Ok(learned)
     }
 }
 
-/// Takes peers' announcements: records the announcer as a holder of what it announced, and
-/// answers a hello with this node's own inventory (its first [`crate::holdings::MAX_ANNOUNCED`]
-/// blobs).
+/// Takes peers' announcements: records the announcer as a holder of what it announced (a
+/// hello replaces what it announced before), and answers a hello with this node's own
+/// inventory (its first [`crate::holdings::MAX_ANNOUNCED`] blobs, from a listing at most
+/// [`INVENTORY_FRESH`] old). At most [`ANNOUNCE_PERMITS`] announcements are taken at once, each
+/// within [`ANNOUNCE_TIMEOUT`], and one per connection.
 #[derive(Debug)]
 struct Listener {
     store: BlobStore,
     holdings: Arc<Holdings>,
     own: PeerAddr,
+    permits: tokio::sync::Semaphore,
+    /// The last listing of the store, and when it was made.
+    inventory: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<Hash>>)>>,
 }
 
-impl ProtocolHandler for Listener {
-    async fn accept(&self, conn: Connection) -> std::result::Result<(), AcceptError> {
+impl Listener {
+    /// The store's blob ids, listed again when the last listing is stale.
+    async fn inventory(&self) -> Arc<Vec<Hash>> {
+        let mut cached = self.inventory.lock().await;
+        if let Some((at, ids)) = cached.as_ref()
+            && at.elapsed() < INVENTORY_FRESH
+        {
+            return ids.clone();
+        }
+        let store = self.store.clone();
+        let ids: Vec<Hash> = tokio::task::spawn_blocking(move || {
+            store.list().into_iter().map(|(id, _)| id).collect()
+        })
+        .await
+        .unwrap_or_default();
+        let ids = Arc::new(ids);
+        *cached = Some((std::time::Instant::now(), ids.clone()));
+        ids
+    }
+
+    async fn take(&self, conn: &Connection) -> Option<()> {
         let remote = conn.remote_id();
-        // One announcement per connection: bounded work for each peer that dials in.
-        let Ok((mut send, mut recv)) = conn.accept_bi().await else {
-            return Ok(());
-        };
-        let Ok(Ok(bytes)) =
-            tokio::time::timeout(ANNOUNCE_TIMEOUT, recv.read_to_end(MAX_ANNOUNCEMENT_LEN)).await
-        else {
-            return Ok(());
-        };
+        let (mut send, mut recv) = tokio::time::timeout(ANNOUNCE_TIMEOUT, conn.accept_bi())
+            .await
+            .ok()?
+            .ok()?;
+        let bytes = tokio::time::timeout(ANNOUNCE_TIMEOUT, recv.read_to_end(MAX_ANNOUNCEMENT_LEN))
+            .await
+            .ok()?
+            .ok()?;
         let Ok(announcement) = Announcement::decode(&bytes) else {
             let _ = send.reset(iroh_blobs::protocol::ERR_PERMISSION);
-            return Ok(());
+            return None;
         };
         // Only an endpoint may announce in its own name (QUIC's TLS authenticated `remote`).
         let from_id = announcement.from.to_endpoint_addr().map(|a| a.id);
         if announcement.kind == AnnounceKind::Reply || from_id.ok() != Some(remote) {
             let _ = send.reset(iroh_blobs::protocol::ERR_PERMISSION);
-            return Ok(());
+            return None;
         }
-        self.holdings.record(&announcement.from, &announcement.held);
-        let held: Vec<Hash> = if announcement.kind == AnnounceKind::Hello {
-            let store = self.store.clone();
-            tokio::task::spawn_blocking(move || {
-                store.list().into_iter().map(|(id, _)| id).collect()
-            })
-            .await
-            .unwrap_or_default()
+        let hello = announcement.kind == AnnounceKind::Hello;
+        let holdings = self.holdings.clone();
+        tokio::task::spawn_blocking(move || {
+            if hello {
+                holdings.replace(&announcement.from, &announcement.held);
+            } else {
+                holdings.record(&announcement.from, &announcement.held);
+            }
+        })
+        .await
+        .ok()?;
+        let held = if hello {
+            self.inventory().await
         } else {
-            Vec::new()
+            Arc::new(Vec::new())
         };
         let reply = Announcement::new(AnnounceKind::Reply, self.own.clone(), &held).encode();
-        if send.write_all(&reply).await.is_ok() {
-            let _ = send.finish();
-            // Wait for the announcer to read the answer and close.
-            let _ = tokio::time::timeout(ANNOUNCE_TIMEOUT, conn.closed()).await;
-        }
+        send.write_all(&reply).await.ok()?;
+        let _ = send.finish();
+        // Wait for the announcer to read the answer and close.
+        let _ = tokio::time::timeout(ANNOUNCE_TIMEOUT, conn.closed()).await;
+        Some(())
+    }
+}
+
+impl ProtocolHandler for Listener {
+    async fn accept(&self, conn: Connection) -> std::result::Result<(), AcceptError> {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return Ok(());
+        };
+        let _ = self.take(&conn).await;
         Ok(())
     }
 }
@@ -724,7 +827,7 @@ mod tests {
         let id = Hash([5; 32]);
         let forged = Announcement::new(AnnounceKind::Have, honest.addr(), &[id]).encode();
         let err = impostor
-            .exchange(&listener.addr(), &forged)
+            .exchange(&listener.addr(), &forged, false)
             .await
             .unwrap_err();
         assert_eq!(err.code(), "blob_peer_unreachable", "{err}");
@@ -732,7 +835,13 @@ mod tests {
         assert_eq!(listener.holdings().counts(), (0, 0));
         // In its own name, the same announcement is taken.
         let own = Announcement::new(AnnounceKind::Have, impostor.addr(), &[id]).encode();
-        assert_eq!(impostor.exchange(&listener.addr(), &own).await.unwrap(), 0);
+        assert_eq!(
+            impostor
+                .exchange(&listener.addr(), &own, false)
+                .await
+                .unwrap(),
+            0
+        );
         assert_eq!(listener.holdings().holders(&id), vec![impostor.addr()]);
         for node in nodes {
             node.shutdown().await;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use cadenza_blobs::holdings::MAX_ANNOUNCED;
 use cadenza_blobs::{BlobStore, PeerAddr, Replicator};
 use cadenza_types::Hash;
+use futures::StreamExt as _;
 use tokio::sync::mpsc;
 use tracing::debug;
 
@@ -21,6 +22,9 @@ pub const ANNOUNCE_EVERY: Duration = Duration::from_secs(60);
 
 /// Newly stored blobs waiting to be announced; beyond this they wait for the next hello.
 const QUEUE: usize = 4_096;
+
+/// Peers announced to at once.
+const AT_ONCE: usize = 8;
 
 /// How long newly stored blobs are gathered into one announcement.
 const GATHER: Duration = Duration::from_millis(20);
@@ -92,9 +96,18 @@ async fn run(
                 })
                 .await
                 .unwrap_or_default();
-                let peers = audience(replicator.as_ref(), &configured);
-                let sends = peers.iter().map(|peer| hello(replicator.as_ref(), peer, &held));
-                futures::future::join_all(sends).await;
+                let held = Arc::new(held);
+                let sends = audience(replicator.as_ref(), &configured)
+                    .into_iter()
+                    .map(|peer| {
+                        let (replicator, held) = (replicator.clone(), held.clone());
+                        async move { hello(replicator.as_ref(), &peer, &held).await }
+                    });
+                // A few at a time: each exchange may carry two inventories of up to 2 MiB.
+                futures::stream::iter(sends)
+                    .buffer_unordered(AT_ONCE)
+                    .for_each(|()| async {})
+                    .await;
             }
             first = rx.recv() => {
                 let Some(first) = first else { return };
@@ -110,18 +123,22 @@ async fn run(
                         },
                     }
                 }
-                let peers = audience(replicator.as_ref(), &configured);
-                let sends = peers.iter().map(|peer| {
-                    let replicator = replicator.as_ref();
-                    let fresh = &fresh;
+                let fresh = Arc::new(fresh);
+                let sends = audience(replicator.as_ref(), &configured)
+                    .into_iter()
+                    .map(|peer| {
+                    let (replicator, fresh) = (replicator.clone(), fresh.clone());
                     async move {
-                        match replicator.announce(peer, fresh, false).await {
+                        match replicator.announce(&peer, &fresh, false).await {
                             Ok(_) => debug!(%peer, blobs = fresh.len(), "announced new blobs"),
                             Err(e) => debug!(%peer, error = %e, "could not announce new blobs"),
                         }
                     }
                 });
-                futures::future::join_all(sends).await;
+                futures::stream::iter(sends)
+                    .buffer_unordered(AT_ONCE)
+                    .for_each(|()| async {})
+                    .await;
             }
         }
     }

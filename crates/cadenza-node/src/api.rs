@@ -213,7 +213,9 @@ impl<E: Runtime> Api<E> {
     }
 }
 
-/// The API's router.
+/// The API's router. It carries no concurrency limit (and its callers do not poll it for
+/// readiness): serve it through [`service`], which bounds concurrent requests; a layer that
+/// applies backpressure would need `poll_ready` to be called.
 pub fn router<E: Runtime + Send + Sync + 'static>(api: Arc<Api<E>>) -> Router {
     // Committed blocks feed the metrics.
     {

@@ -63,6 +63,9 @@ struct Staged {
     created: Instant,
 }
 
+/// Most peers that announced a blob without being configured that [`Media::ensure`] asks.
+pub const UNCONFIGURED_HOLDERS: usize = 2;
+
 /// A provider's content: its blob store, staged uploads, and its replication to peers.
 pub struct Media {
     blobs: BlobStore,
@@ -252,6 +255,32 @@ impl Media {
         self.replicator
             .as_ref()
             .map_or((0, 0), |r| r.holdings().counts())
+    }
+
+    /// The peers to ask for `blob`, in the order [`Media::ensure`] asks them.
+    fn candidates(&self, blob: &Hash) -> Vec<PeerAddr> {
+        let identity = |p: &PeerAddr| p.as_str().split('@').next().unwrap_or("").to_owned();
+        let announced = self.announced_holders(blob);
+        let configured_ids: Vec<String> = self.peers.iter().map(identity).collect();
+        let mut order: Vec<PeerAddr> = Vec::new();
+        // Configured peers that announced it, at their configured address.
+        for holder in &announced {
+            if let Some(i) = configured_ids.iter().position(|c| *c == identity(holder)) {
+                order.push(self.peers[i].clone());
+            }
+        }
+        for peer in &self.peers {
+            if !order.contains(peer) {
+                order.push(peer.clone());
+            }
+        }
+        order.extend(
+            announced
+                .into_iter()
+                .filter(|h| !configured_ids.contains(&identity(h)))
+                .take(UNCONFIGURED_HOLDERS),
+        );
+        order
     }
 
     /// Tells peers (soon, in the background) that `blob` is now held here.
@@ -497,14 +526,16 @@ impl Media {
         }))
     }
 
-    /// Makes sure `blob` is held, fetching it from a peer provider when it is not: the peers
-    /// that announced it are asked first (the latest announcer first), then the configured
-    /// peers in order, until one gives a copy that verifies against the id. A peer that sends
-    /// bytes that do not match, or stops before a copy that verifies, is passed over and nothing
-    /// it sent is kept; one that answers that it lacks the blob is forgotten as its holder. When
-    /// no peer gives it, the answer names the worst thing seen: a bad peer (`502
-    /// blob_peer_bad`), else an unreachable one (`503 blob_peer_unreachable`), else `404
-    /// blob_not_found`.
+    /// Makes sure `blob` is held, fetching it from a peer provider when it is not. Asked in
+    /// turn until one gives a copy that verifies against the id: the configured peers that
+    /// announced it (the latest announcer first), the other configured peers in order, then at
+    /// most [`UNCONFIGURED_HOLDERS`] peers that announced it without being configured (anyone
+    /// may announce, so they come last and few). A peer that sends bytes that do not match, or
+    /// a size beyond the limit, or stops before a copy that verifies, is passed over and nothing
+    /// it sent is kept; one that answers that it lacks the blob, or cannot be reached, is
+    /// forgotten as its holder. When no peer gives it, the answer names the worst thing seen: a
+    /// bad peer (`502 blob_peer_bad`), else an unreachable one (`503 blob_peer_unreachable`),
+    /// else `404 blob_not_found`.
     pub async fn ensure(&self, blob: &Hash) -> Result<u64, MediaError> {
         // A blob in memory was read whole from the store and verified: no need to ask the disk.
         if let Some(whole) = self.hot.get(blob) {
@@ -513,12 +544,7 @@ impl Media {
         if let Some(len) = self.blobs.len(blob) {
             return Ok(len);
         }
-        let mut candidates = self.announced_holders(blob);
-        for peer in &self.peers {
-            if !candidates.contains(peer) {
-                candidates.push(peer.clone());
-            }
-        }
+        let candidates = self.candidates(blob);
         let (Some(replicator), false) = (&self.replicator, candidates.is_empty()) else {
             return Err(MediaError::new(
                 StatusCode::NOT_FOUND,
@@ -539,10 +565,17 @@ impl Media {
                 Err(e) => {
                     warn!(%blob, %peer, error = %e, "a peer could not give a blob");
                     match e {
-                        BlobError::PeerBad { .. } => bad.push(e.to_string()),
-                        BlobError::PeerUnreachable { .. } => unreachable.push(e.to_string()),
+                        // A size beyond the limit comes from the peer's header: another peer
+                        // may send the blob itself.
+                        BlobError::PeerBad { .. } | BlobError::TooLarge { .. } => {
+                            bad.push(format!("{peer}: {e}"));
+                        }
+                        BlobError::PeerUnreachable { .. } => {
+                            replicator.holdings().forget(blob, peer);
+                            unreachable.push(e.to_string());
+                        }
                         BlobError::PeerMissing { .. } => replicator.holdings().forget(blob, peer),
-                        // A refused size or a local failure: no other peer changes it.
+                        // A local failure: no other peer changes it.
                         other => return Err(MediaError::from(other)),
                     }
                 }
@@ -864,6 +897,43 @@ fn body_stream(blobs: BlobStore, blob: Hash, start: u64, end: u64) -> Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Configured peers that announced a blob come first (at their configured address), then
+    /// the other configured peers in order, then at most two unconfigured announcers, the
+    /// latest first.
+    #[tokio::test]
+    async fn peers_are_asked_configured_first_and_few_strangers() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |n: u8, port: u16| {
+            PeerAddr::of_secret(
+                &[n; 32],
+                &[std::net::SocketAddr::from(([127, 0, 0, 1], port))],
+            )
+        };
+        let (p1, p2) = (at(1, 4001), at(2, 4002));
+        let media = Media::start(
+            dir.path(),
+            ChainId::new("cadenza-test").unwrap(),
+            &[9; 32],
+            Some("127.0.0.1:0".parse().unwrap()),
+            vec![p1.to_string(), p2.to_string()],
+        )
+        .await
+        .unwrap();
+        let blob = Hash([7; 32]);
+        let holdings = media.replicator.as_ref().unwrap().holdings();
+        assert_eq!(media.candidates(&blob), vec![p1.clone(), p2.clone()]);
+        for stranger in [at(3, 4003), at(4, 4004), at(5, 4005)] {
+            holdings.record(&stranger, &[blob]);
+        }
+        // Peer 2 announces from another socket: asked first, at its configured address.
+        holdings.record(&at(2, 5002), &[blob]);
+        assert_eq!(
+            media.candidates(&blob),
+            vec![p2, p1, at(5, 4005), at(4, 4004)]
+        );
+        media.shutdown().await;
+    }
 
     #[test]
     fn ranges_follow_rfc_9110() {

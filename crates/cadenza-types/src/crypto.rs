@@ -188,8 +188,11 @@ pub fn verify_many(items: &[SigItem<'_>]) -> Vec<bool> {
 
 /// [`verify_many`], with the signers' keys decompressed once and remembered in `keys`: for a
 /// node that verifies batch after batch from the same accounts (admission), decompressing the
-/// keys is about a quarter of the work. The batch equation is the same (ZIP-215's cofactored
-/// equation; [`batch_equation_holds_with`]), and so is every verdict.
+/// keys is about a quarter of the work. The batch equation is ZIP-215's cofactored equation, as
+/// ed25519-zebra's ([`batch_equation_holds_with`]); only the order in which the coefficients are
+/// drawn differs, so a batch verdict can differ only with probability about 2⁻¹²⁸ (as between
+/// two runs of zebra's, module doc), and a failed batch is re-judged signature by signature
+/// either way: the per-signature verdicts are those of [`verify`].
 pub fn verify_many_with(items: &[SigItem<'_>], keys: &KeyCache) -> Vec<bool> {
     let mut verdicts = vec![false; items.len()];
     verify_range(items, &mut verdicts, &|items| {
@@ -241,15 +244,19 @@ impl KeyCache {
             let held = self.points.lock().expect("never poisoned");
             keys.iter().map(|k| held.get(*k).copied()).collect()
         };
-        let mut fresh = Vec::new();
+        // Each missing key decompressed once, however many of the batch's signatures are its.
+        let mut fresh: HashMap<[u8; 32], Option<EdwardsPoint>> = HashMap::new();
         for (key, point) in keys.iter().zip(&mut found) {
             if point.is_none() {
-                *point = CompressedEdwardsY(**key).decompress();
-                if let Some(p) = point {
-                    fresh.push((**key, *p));
-                }
+                *point = *fresh
+                    .entry(**key)
+                    .or_insert_with(|| CompressedEdwardsY(**key).decompress());
             }
         }
+        let fresh: Vec<([u8; 32], EdwardsPoint)> = fresh
+            .into_iter()
+            .filter_map(|(key, point)| Some((key, point?)))
+            .collect();
         if !fresh.is_empty() {
             let mut held = self.points.lock().expect("never poisoned");
             if held.len() + fresh.len() > self.capacity {
@@ -265,7 +272,8 @@ impl KeyCache {
 /// equation `[8]([-Σ zᵢsᵢ]B + Σ [zᵢ]Rᵢ + Σ [zᵢkᵢ]Aᵢ) = 0`, with `kᵢ = SHA-512(Rᵢ ‖ Aᵢ ‖ Mᵢ)`
 /// over the encodings as given (non-canonical ones accepted), a non-canonical `s` refused, the
 /// terms of one signer's signatures added into one, and the coefficients `zᵢ` (128 bits each)
-/// drawn in input order from the same stream [`batch_equation_holds`] uses.
+/// drawn in input order from the stream seeded as [`batch_equation_holds`] seeds it (which
+/// draws them in its hash map's order instead).
 pub fn batch_equation_holds_with(items: &[SigItem<'_>], keys: &KeyCache) -> bool {
     let mut coefficients = batch_seed(items);
     let signers: Vec<&[u8; 32]> = items.iter().map(|it| &it.signer.0).collect();
