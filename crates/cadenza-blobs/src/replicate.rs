@@ -719,6 +719,16 @@ impl Write for ChannelWriter {
 mod tests {
     use super::*;
 
+    /// Three empty stores in temporary directories.
+    fn three_stores() -> (Vec<tempfile::TempDir>, Vec<BlobStore>) {
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let stores = dirs
+            .iter()
+            .map(|d| BlobStore::open(d.path()).unwrap())
+            .collect();
+        (dirs, stores)
+    }
+
     fn sample(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 7 % 253) as u8).collect()
     }
@@ -769,11 +779,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn bytes_that_do_not_match_are_refused_and_not_stored() {
         let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-        let stores: Vec<_> = dirs
-            .iter()
-            .map(|d| BlobStore::open(d.path()).unwrap())
-            .collect();
+        let (dirs, stores) = three_stores();
         let bytes = sample(300_000);
         let id = stores[0].put(&bytes).unwrap();
         assert_eq!(stores[2].put(&bytes).unwrap(), id);
@@ -813,11 +819,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_announcement_in_another_name_is_refused() {
         let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-        let stores: Vec<_> = dirs
-            .iter()
-            .map(|d| BlobStore::open(d.path()).unwrap())
-            .collect();
+        let (_dirs, stores) = three_stores();
         let nodes = [
             start_iroh(stores[0].clone(), local).await.unwrap(),
             start_iroh(stores[1].clone(), local).await.unwrap(),

@@ -393,6 +393,32 @@ async fn audio_fast<E: Runtime>(api: &Api<E>, request: Request) -> Response {
 /// How long the HTTP threads wait, once told to stop, for open responses to finish.
 pub const HTTP_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// What [`serve_threads`] serves: an HTTP service, such as [`service`]'s, cloned for each
+/// connection.
+pub trait HttpServe:
+    tower::Service<
+        Request,
+        Response = Response,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> HttpServe for S where
+    S: tower::Service<
+            Request,
+            Response = Response,
+            Error = std::convert::Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
 /// Serves `service` on `listener` from `threads` threads of its own until `shutdown` resolves,
 /// then lets open responses finish for at most [`HTTP_DRAIN`]. Each thread runs a
 /// single-threaded runtime that accepts connections and serves them to the end, as nginx's
@@ -400,19 +426,12 @@ pub const HTTP_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 /// threads (and none of the consensus runtime's work in its way). Dealing connections to the
 /// threads in turn from one acceptor was measured and is slower: on 2 cores shared with the
 /// clients, 64 KiB ranges fell from 0.94-1.03 of nginx to 0.88-0.91.
-pub async fn serve_threads<S>(
+pub async fn serve_threads<S: HttpServe>(
     listener: std::net::TcpListener,
     service: S,
     threads: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()>
-where
-    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
+) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut handles = Vec::new();
@@ -463,18 +482,11 @@ where
 }
 
 /// Serves `service` ([`service`], or any router) on `listener` until `shutdown` resolves.
-pub async fn serve<S>(
+pub async fn serve<S: HttpServe>(
     listener: tokio::net::TcpListener,
     service: S,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()>
-where
-    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
+) -> std::io::Result<()> {
     use axum::ServiceExt as _;
     use axum::serve::ListenerExt as _;
     // No Nagle: a response's last partial segment goes out at once rather than after the
