@@ -279,7 +279,12 @@ try {
   await page.getByRole('heading', { level: 1, name: 'Studio' }).waitFor();
   await shot('studio');
   await a11y(page, 'studio');
-  const coWriter = (await (await fetch(`${base}/v1/tracks?limit=1`)).json()).items[0].controller;
+  // Another artist as co-writer: the first track in id order may be this wallet's own (the
+  // listen step registered one), and the editor would rightly call that holder listed twice.
+  const coWriter = (await (await fetch(`${base}/v1/tracks?limit=50`)).json()).items
+    .map((t) => t.controller)
+    .find((c) => c !== did);
+  assert.ok(coWriter, 'a track by another artist to name as co-writer');
   const pubTitle = `Studio Sine ${Date.now().toString(36)}`;
   const wav = sineWav(8, 8000, 300 + (Date.now() % 500));
   const dropped = await page.evaluateHandle(({ b64, name }) => {
