@@ -164,13 +164,6 @@ impl Announcement {
     }
 }
 
-/// A peer's identity: the endpoint id part of its address (the socket part may change).
-fn identity(addr: &PeerAddr) -> &str {
-    addr.as_str()
-        .split_once('@')
-        .map_or(addr.as_str(), |(id, _)| id)
-}
-
 struct Peer {
     addr: PeerAddr,
     /// When last heard from, on [`Inner::clock`].
@@ -189,10 +182,10 @@ struct Inner {
 
 impl Inner {
     fn slot_of(&self, addr: &PeerAddr) -> Option<usize> {
-        let id = identity(addr);
+        let id = addr.endpoint();
         self.peers
             .iter()
-            .position(|p| p.as_ref().is_some_and(|p| identity(&p.addr) == id))
+            .position(|p| p.as_ref().is_some_and(|p| p.addr.endpoint() == id))
     }
 
     /// The slot of `addr`, taking a free one or the least recently heard peer's when it is new.
@@ -263,6 +256,16 @@ impl Holdings {
         let mut inner = self.inner.lock().expect("never poisoned");
         let slot = inner.admit(peer);
         Self::add(&mut inner, slot, held)
+    }
+
+    /// [`Holdings::replace`] when `held` is `peer`'s whole inventory (a hello, or the answer to
+    /// one), else [`Holdings::record`].
+    pub fn learn(&self, peer: &PeerAddr, held: &[Hash], whole: bool) -> usize {
+        if whole {
+            self.replace(peer, held)
+        } else {
+            self.record(peer, held)
+        }
     }
 
     /// Records that `peer` holds exactly `held` (its whole inventory, from a hello): what it

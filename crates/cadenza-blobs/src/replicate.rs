@@ -102,6 +102,11 @@ impl PeerAddr {
         &self.0
     }
 
+    /// The endpoint id part: the node's identity (its sockets may change).
+    pub fn endpoint(&self) -> &str {
+        self.0.split_once('@').map_or(&self.0, |(id, _)| id)
+    }
+
     fn to_endpoint_addr(&self) -> Result<EndpointAddr> {
         let bad = |reason: String| BlobError::BadPeerAddr {
             text: self.0.clone(),
@@ -497,15 +502,9 @@ impl IrohReplicator {
         let holdings = self.holdings.clone();
         let peer = peer.clone();
         let learned = reply.held.len();
-        tokio::task::spawn_blocking(move || {
-            if hello {
-                holdings.replace(&peer, &reply.held);
-            } else {
-                holdings.record(&peer, &reply.held);
-            }
-        })
-        .await
-        .map_err(|e| unreachable(format!("recording the answer: {e}")))?;
+        tokio::task::spawn_blocking(move || holdings.learn(&peer, &reply.held, hello))
+            .await
+            .map_err(|e| unreachable(format!("recording the answer: {e}")))?;
         Ok(learned)
     }
 }
@@ -535,11 +534,9 @@ impl Listener {
             return ids.clone();
         }
         let store = self.store.clone();
-        let ids: Vec<Hash> = tokio::task::spawn_blocking(move || {
-            store.list().into_iter().map(|(id, _)| id).collect()
-        })
-        .await
-        .unwrap_or_default();
+        let ids = tokio::task::spawn_blocking(move || store.ids())
+            .await
+            .unwrap_or_default();
         let ids = Arc::new(ids);
         *cached = Some((std::time::Instant::now(), ids.clone()));
         ids
@@ -568,11 +565,7 @@ impl Listener {
         let hello = announcement.kind == AnnounceKind::Hello;
         let holdings = self.holdings.clone();
         tokio::task::spawn_blocking(move || {
-            if hello {
-                holdings.replace(&announcement.from, &announcement.held);
-            } else {
-                holdings.record(&announcement.from, &announcement.held);
-            }
+            holdings.learn(&announcement.from, &announcement.held, hello)
         })
         .await
         .ok()?;

@@ -192,6 +192,11 @@ impl BlobStore {
         Ok(bytes::Bytes::from_owner(buf).slice(skip..skip + (end - start) as usize))
     }
 
+    /// The id of every blob held, sorted.
+    pub fn ids(&self) -> Vec<Hash> {
+        self.list().into_iter().map(|(id, _)| id).collect()
+    }
+
     /// Every blob held, with its length, sorted by id.
     pub fn list(&self) -> Vec<(Hash, u64)> {
         let Ok(entries) = read_dir(&self.inner.blobs_dir) else {

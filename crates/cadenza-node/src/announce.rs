@@ -91,23 +91,15 @@ async fn run(
         tokio::select! {
             _ = tick.tick() => {
                 let list = store.clone();
-                let held: Vec<Hash> = tokio::task::spawn_blocking(move || {
-                    list.list().into_iter().map(|(id, _)| id).collect()
-                })
-                .await
-                .unwrap_or_default();
+                let held = tokio::task::spawn_blocking(move || list.ids())
+                    .await
+                    .unwrap_or_default();
                 let held = Arc::new(held);
-                let sends = audience(replicator.as_ref(), &configured)
-                    .into_iter()
-                    .map(|peer| {
-                        let (replicator, held) = (replicator.clone(), held.clone());
-                        async move { hello(replicator.as_ref(), &peer, &held).await }
-                    });
-                // A few at a time: each exchange may carry two inventories of up to 2 MiB.
-                futures::stream::iter(sends)
-                    .buffer_unordered(AT_ONCE)
-                    .for_each(|()| async {})
-                    .await;
+                to_each(audience(replicator.as_ref(), &configured), |peer| {
+                    let (replicator, held) = (replicator.clone(), held.clone());
+                    async move { hello(replicator.as_ref(), &peer, &held).await }
+                })
+                .await;
             }
             first = rx.recv() => {
                 let Some(first) = first else { return };
@@ -124,9 +116,7 @@ async fn run(
                     }
                 }
                 let fresh = Arc::new(fresh);
-                let sends = audience(replicator.as_ref(), &configured)
-                    .into_iter()
-                    .map(|peer| {
+                to_each(audience(replicator.as_ref(), &configured), |peer| {
                     let (replicator, fresh) = (replicator.clone(), fresh.clone());
                     async move {
                         match replicator.announce(&peer, &fresh, false).await {
@@ -134,14 +124,24 @@ async fn run(
                             Err(e) => debug!(%peer, error = %e, "could not announce new blobs"),
                         }
                     }
-                });
-                futures::stream::iter(sends)
-                    .buffer_unordered(AT_ONCE)
-                    .for_each(|()| async {})
-                    .await;
+                })
+                .await;
             }
         }
     }
+}
+
+/// Runs `send` for every peer, [`AT_ONCE`] at a time: an exchange may carry two inventories of
+/// up to 2 MiB each.
+async fn to_each<F, Fut>(peers: Vec<PeerAddr>, send: F)
+where
+    F: FnMut(PeerAddr) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    futures::stream::iter(peers.into_iter().map(send))
+        .buffer_unordered(AT_ONCE)
+        .for_each(|()| async {})
+        .await;
 }
 
 /// Sends the inventory `held` to `peer` (in parts of [`MAX_ANNOUNCED`] when larger: a hello,

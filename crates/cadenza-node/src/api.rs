@@ -366,28 +366,45 @@ impl<E: Runtime + Send + Sync + 'static> tower::Service<Request> for HttpService
 
 /// The fast path of [`HttpService`]: what [`guard`] and [`audio`] do for an audio request.
 async fn audio_fast<E: Runtime>(api: &Api<E>, request: Request) -> Response {
-    let c = &api.counters;
-    c.requests.fetch_add(1, Ordering::Relaxed);
-    let uri = request.uri();
-    let uri_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
-    let response = if uri_len > MAX_URI_BYTES {
-        Err(ApiError::new(
+    api.counters.requests.fetch_add(1, Ordering::Relaxed);
+    let response = match target_too_long(&request) {
+        Some(refused) => refused.into_response(),
+        None => {
+            let track = audio_target(&request).expect("checked by the caller");
+            let head = request.method() == axum::http::Method::HEAD;
+            audio_response(api, track, request.uri().query(), head, request.headers())
+                .await
+                .unwrap_or_else(IntoResponse::into_response)
+        }
+    };
+    api.counters.answered(&response);
+    response
+}
+
+/// The refusal of a request target (path and query) longer than [`MAX_URI_BYTES`].
+fn target_too_long(request: &Request) -> Option<ApiError> {
+    let uri_len = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    (uri_len > MAX_URI_BYTES).then(|| {
+        ApiError::new(
             StatusCode::URI_TOO_LONG,
             "uri_too_long",
             format!("the request target is {uri_len} bytes; the limit is {MAX_URI_BYTES}"),
-        ))
-    } else {
-        let track = audio_target(&request).expect("checked by the caller");
-        let head = request.method() == axum::http::Method::HEAD;
-        audio_response(api, track, uri.query(), head, request.headers()).await
-    };
-    let response = response.unwrap_or_else(IntoResponse::into_response);
-    if response.status().is_client_error() {
-        c.client_errors.fetch_add(1, Ordering::Relaxed);
-    } else if response.status().is_server_error() {
-        c.server_errors.fetch_add(1, Ordering::Relaxed);
+        )
+    })
+}
+
+impl Counters {
+    /// Counts an answer by its class.
+    fn answered(&self, response: &Response) {
+        if response.status().is_client_error() {
+            self.client_errors.fetch_add(1, Ordering::Relaxed);
+        } else if response.status().is_server_error() {
+            self.server_errors.fetch_add(1, Ordering::Relaxed);
+        }
     }
-    response
 }
 
 /// How long the HTTP threads wait, once told to stop, for open responses to finish.
@@ -507,12 +524,7 @@ async fn guard<E: Runtime>(
     request: Request,
     next: Next,
 ) -> Response {
-    let c = &api.counters;
-    c.requests.fetch_add(1, Ordering::Relaxed);
-    let uri_len = request
-        .uri()
-        .path_and_query()
-        .map_or(0, |pq| pq.as_str().len());
+    api.counters.requests.fetch_add(1, Ordering::Relaxed);
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -537,13 +549,8 @@ async fn guard<E: Runtime>(
             format!("the request body is above the limit of {limit} bytes"),
         )
         .into_response()
-    } else if uri_len > MAX_URI_BYTES {
-        ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            format!("the request target is {uri_len} bytes; the limit is {MAX_URI_BYTES}"),
-        )
-        .into_response()
+    } else if let Some(refused) = target_too_long(&request) {
+        refused.into_response()
     } else {
         let mut response = next.run(request).await;
         // A body over the limit is refused by axum with a plain-text 413: give it our shape.
@@ -559,11 +566,7 @@ async fn guard<E: Runtime>(
         }
         response
     };
-    if response.status().is_client_error() {
-        c.client_errors.fetch_add(1, Ordering::Relaxed);
-    } else if response.status().is_server_error() {
-        c.server_errors.fetch_add(1, Ordering::Relaxed);
-    }
+    api.counters.answered(&response);
     response
 }
 

@@ -259,16 +259,14 @@ impl Media {
 
     /// The peers to ask for `blob`, in the order [`Media::ensure`] asks them.
     fn candidates(&self, blob: &Hash) -> Vec<PeerAddr> {
-        let identity = |p: &PeerAddr| p.as_str().split('@').next().unwrap_or("").to_owned();
         let announced = self.announced_holders(blob);
-        let configured_ids: Vec<String> = self.peers.iter().map(identity).collect();
-        let mut order: Vec<PeerAddr> = Vec::new();
+        let configured = |holder: &PeerAddr| {
+            self.peers
+                .iter()
+                .find(|p| p.endpoint() == holder.endpoint())
+        };
         // Configured peers that announced it, at their configured address.
-        for holder in &announced {
-            if let Some(i) = configured_ids.iter().position(|c| *c == identity(holder)) {
-                order.push(self.peers[i].clone());
-            }
-        }
+        let mut order: Vec<PeerAddr> = announced.iter().filter_map(configured).cloned().collect();
         for peer in &self.peers {
             if !order.contains(peer) {
                 order.push(peer.clone());
@@ -277,7 +275,7 @@ impl Media {
         order.extend(
             announced
                 .into_iter()
-                .filter(|h| !configured_ids.contains(&identity(h)))
+                .filter(|h| configured(h).is_none())
                 .take(UNCONFIGURED_HOLDERS),
         );
         order
