@@ -439,6 +439,11 @@ where
         }
         // A block slightly ahead of our clock may be valid once our clock catches up.
         let now = now_ms(&clock);
+        debug!(
+            height = header.height,
+            since_proposal_ms = now.saturating_sub(header.timestamp_ms),
+            "verifying"
+        );
         if header.timestamp_ms > now + MAX_CLOCK_DRIFT_MS {
             let wait = header.timestamp_ms - now - MAX_CLOCK_DRIFT_MS;
             clock.sleep(Duration::from_millis(wait)).await;
@@ -476,6 +481,11 @@ where
             return false;
         }
         store.remember(block.digest(), executed.pending);
+        debug!(
+            height = header.height,
+            since_proposal_ms = now_ms(&clock).saturating_sub(header.timestamp_ms),
+            "verified"
+        );
         true
     }
 }
@@ -496,6 +506,11 @@ impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
     pub async fn apply(&self, block: &Digested<Block>) -> Result<(), StoreError> {
         let started = std::time::Instant::now();
         let header = block.inner();
+        debug!(
+            height = header.height,
+            since_proposal_ms = now_ms(&self.clock).saturating_sub(header.timestamp_ms),
+            "finalized"
+        );
         let mut store = self.shared.store.lock().await;
         if header.height <= store.height() {
             if header.height == store.height() {

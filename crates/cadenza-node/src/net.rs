@@ -29,8 +29,16 @@ pub enum NetError {
 }
 
 /// Messages per second each peer may send on each channel: far above what consensus needs
-/// (votes and certificates are a few per block), it only stops a flooding peer.
-const CHANNEL_RATE: u32 = 100_000;
+/// (votes and certificates are a few per block), it only slows a flooding peer (a peer over its
+/// rate is read more slowly, not dropped).
+const CHANNEL_RATE: u32 = 10_000;
+
+/// Messages a peer may send on a channel at once, above its rate. Each channel's inbound queue
+/// holds one burst for every peer the network may retain, and the outbound queue one for every
+/// channel: these queues are allocated whole when the network starts. A burst as large as the
+/// rate (the default) made them hold millions of slots, gigabytes touched page by page as
+/// messages went round them.
+const CHANNEL_BURST: u32 = 256;
 
 /// Starts the authenticated network of validator `key`, listening on `listen`, with `peers`
 /// (every validator, this one included, and its address). Returns the validator's side of the
@@ -89,7 +97,8 @@ pub fn start_network(
         .map_err(|_| NetError::Peers("a validator key is listed twice".into()))?;
     let _ = oracle.track(0, peer_map);
 
-    let quota = Quota::per_second(NonZeroU32::new(CHANNEL_RATE).expect("non-zero"));
+    let quota = Quota::per_second(NonZeroU32::new(CHANNEL_RATE).expect("non-zero"))
+        .allow_burst(NonZeroU32::new(CHANNEL_BURST).expect("non-zero"));
     let votes = network.register(channels::VOTES, quota);
     let certificates = network.register(channels::CERTIFICATES, quota);
     let resolver = network.register(channels::RESOLVER, quota);
