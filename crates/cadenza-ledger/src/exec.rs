@@ -7,7 +7,7 @@
 //! only if it succeeds. Last, the block's net changes are checked for conservation of every asset
 //! and returned sorted.
 
-use cadenza_types::crypto::{SigItem, verify_many};
+use cadenza_types::crypto::{KeyCache, SigItem, verify_many, verify_many_with};
 use cadenza_types::{AccountId, Action, Amount, Encode, Hash, ReceiptChain, SignedTransaction};
 
 use crate::bank;
@@ -69,13 +69,36 @@ struct Prepared {
 /// Executes `block` on `state`. Pure: the same state and block give the same outcome on every
 /// machine.
 pub fn execute_block(state: &dyn StateView, block: &Block) -> Result<BlockOutcome, BlockError> {
-    execute_block_checked(state, block, &|_, _| false)
+    execute_block_checked(state, block, &|_: &Hash, _: &SignedTransaction| false)
+}
+
+/// What a caller lends block execution to save signature work (see [`execute_block_checked`]).
+///
+/// Any `Fn(&Hash, &SignedTransaction) -> bool` is one: it vouches, and lends no keys.
+pub trait Checked {
+    /// Whether `tx.signature` was verified, under the same rule as
+    /// [`cadenza_types::crypto::verify_many`], as `tx.tx.signer`'s signature of `hash` (the
+    /// transaction's signing hash).
+    fn vouched(&self, hash: &Hash, tx: &SignedTransaction) -> bool;
+
+    /// Signers' keys, decompressed once and remembered across blocks: the signatures that are
+    /// verified here are verified with [`cadenza_types::crypto::verify_many_with`], whose
+    /// per-signature verdicts are those of `verify_many`.
+    fn keys(&self) -> Option<&KeyCache> {
+        None
+    }
+}
+
+impl<F: Fn(&Hash, &SignedTransaction) -> bool + ?Sized> Checked for F {
+    fn vouched(&self, hash: &Hash, tx: &SignedTransaction) -> bool {
+        self(hash, tx)
+    }
 }
 
 /// [`execute_block`] for a caller that has already verified some transactions' signatures:
-/// `checked(hash, tx)` says that `tx.signature` was verified, under the same rule as
-/// [`cadenza_types::crypto::verify_many`], as `tx.tx.signer`'s signature of `hash` (the
-/// transaction's signing hash). Those signatures are not verified again; every other one is.
+/// `checked.vouched(hash, tx)` says that `tx.signature` was verified (see [`Checked`]). Those
+/// signatures are not verified again; every other one is (with the keys `checked` lends, if
+/// any).
 ///
 /// The outcome is the same as [`execute_block`]'s as long as `checked` only vouches for valid
 /// signatures: a node passes "admitted to my mempool with exactly this signature", since
@@ -83,7 +106,7 @@ pub fn execute_block(state: &dyn StateView, block: &Block) -> Result<BlockOutcom
 pub fn execute_block_checked(
     state: &dyn StateView,
     block: &Block,
-    checked: &dyn Fn(&Hash, &SignedTransaction) -> bool,
+    checked: &(impl Checked + ?Sized),
 ) -> Result<BlockOutcome, BlockError> {
     let meta = read::<Meta>(state, &keys::meta()).ok_or(BlockError::NoGenesis)?;
     let params = read::<Params>(state, &keys::params()).ok_or(BlockError::NoGenesis)?;
@@ -296,7 +319,7 @@ fn apply_action(ctx: &mut Ctx<'_>, stx: &SignedTransaction, pre: &Prepared) -> R
 fn prepass(
     state: &dyn StateView,
     txs: &[SignedTransaction],
-    checked: &dyn Fn(&Hash, &SignedTransaction) -> bool,
+    checked: &(impl Checked + ?Sized),
 ) -> Vec<Prepared> {
     let tx_size = |stx: &SignedTransaction| match &stx.tx.action {
         Action::SettleChannels { updates } => {
@@ -341,7 +364,7 @@ fn prepass(
     let vouched: Vec<bool> = txs
         .iter()
         .zip(&hashes)
-        .map(|(stx, hash)| checked(hash, stx))
+        .map(|(stx, hash)| checked.vouched(hash, stx))
         .collect();
     let mut items: Vec<SigItem<'_>> = Vec::new();
     for ((stx, hash), vouched) in txs.iter().zip(&hashes).zip(&vouched) {
@@ -362,7 +385,10 @@ fn prepass(
             signature: &job.update.voucher.signature,
         });
     }
-    let verdicts = map_chunks(&items, |_| 64, verify_many);
+    let verdicts = match checked.keys() {
+        Some(keys) => map_chunks(&items, |_| 64, |chunk| verify_many_with(chunk, keys)),
+        None => map_chunks(&items, |_| 64, verify_many),
+    };
     let heads: Vec<Hash> = map_chunks(
         &flat_jobs,
         |job| job.update.receipts.len(),

@@ -810,6 +810,27 @@ fn vouched_signatures_give_the_outcome_of_full_verification() {
         assert_eq!(outcome.results, full.results);
         assert_eq!(outcome.changes, full.changes);
     }
+    // Lending remembered keys changes nothing either: cold, warm, and with a cache too small
+    // for the block's signers (it starts afresh when full).
+    struct Lender(cadenza_types::crypto::KeyCache);
+    impl cadenza_ledger::Checked for Lender {
+        fn vouched(&self, _: &cadenza_types::Hash, _: &SignedTransaction) -> bool {
+            false
+        }
+        fn keys(&self) -> Option<&cadenza_types::crypto::KeyCache> {
+            Some(&self.0)
+        }
+    }
+    for capacity in [1_024, 1] {
+        let lender = Lender(cadenza_types::crypto::KeyCache::new(capacity));
+        for _ in 0..2 {
+            let outcome =
+                cadenza_ledger::execute_block_checked(&s.chain.state, &block, &lender).unwrap();
+            assert_eq!(outcome.results, full.results);
+            assert_eq!(outcome.changes, full.changes);
+        }
+        assert!(!lender.0.is_empty(), "the signers' keys were remembered");
+    }
     // The predicate is asked with each transaction's signing hash.
     let asked = std::cell::RefCell::new(Vec::new());
     let record = |hash: &cadenza_types::Hash, _: &SignedTransaction| {

@@ -275,7 +275,7 @@ impl<E: commonware_storage::Context + Spawner> App<E> {
         };
         for block in chain[..known].iter().rev() {
             let executed = match store
-                .execute(&base, block.inner(), &self.shared.mempool.vouch())
+                .execute(&base, block.inner(), &self.shared.mempool)
                 .await
             {
                 Ok(executed) => executed,
@@ -377,7 +377,7 @@ where
             txs,
         };
         let mut executed = match store
-            .execute(&base, &block, &self.shared.mempool.vouch())
+            .execute(&base, &block, &self.shared.mempool)
             .await
         {
             Ok(executed) => executed,
@@ -398,7 +398,7 @@ where
             block.txs = keep;
             block.txs_root = txs_root(&block.txs);
             executed = match store
-                .execute(&base, &block, &self.shared.mempool.vouch())
+                .execute(&base, &block, &self.shared.mempool)
                 .await
             {
                 Ok(executed) => executed,
@@ -470,7 +470,7 @@ where
         };
         let mut store = self.shared.store.lock().await;
         let executed = match store
-            .execute(&base, header, &self.shared.mempool.vouch())
+            .execute(&base, header, &self.shared.mempool)
             .await
         {
             Ok(executed) => executed,
@@ -532,7 +532,7 @@ impl<E: commonware_storage::Context + Spawner> Finalizer<E> {
             Some(pending) => pending,
             None => {
                 store
-                    .execute(&Base::Committed, header, &self.shared.mempool.vouch())
+                    .execute(&Base::Committed, header, &self.shared.mempool)
                     .await?
                     .pending
             }

@@ -203,12 +203,6 @@ impl Mempool {
         })
     }
 
-    /// [`Mempool::admitted`] as the predicate block execution takes
-    /// ([`crate::store::StateStore::execute`]).
-    pub fn vouch(&self) -> impl Fn(&Hash, &SignedTransaction) -> bool + Sync + '_ {
-        move |hash, tx| self.admitted(hash, tx)
-    }
-
     /// Whether a transaction is queued.
     pub fn contains(&self, hash: &Hash) -> bool {
         self.lock().pool.contains(hash)
@@ -222,6 +216,19 @@ impl Mempool {
     /// Whether the pool is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// What block execution may take from the pool ([`crate::store::StateStore::execute`]): the
+/// signatures admission verified ([`Mempool::admitted`]), and the signers' keys admission
+/// decompressed, also used for the signatures of transactions admitted elsewhere.
+impl cadenza_ledger::Checked for Mempool {
+    fn vouched(&self, hash: &Hash, tx: &SignedTransaction) -> bool {
+        self.admitted(hash, tx)
+    }
+
+    fn keys(&self) -> Option<&crypto::KeyCache> {
+        Some(&self.keys)
     }
 }
 

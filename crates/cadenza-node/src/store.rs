@@ -521,13 +521,13 @@ impl<E: commonware_storage::Context + Spawner> StateStore<E> {
     }
 
     /// Executes `block` on `base` and merkleizes its changes, without committing anything.
-    /// `checked(hash, tx)` vouches for signatures already verified (see
-    /// [`cadenza_ledger::execute_block_checked`]); the others are verified here.
+    /// `checked` vouches for signatures already verified and may lend remembered keys (see
+    /// [`cadenza_ledger::execute_block_checked`]); the other signatures are verified here.
     pub async fn execute(
         &self,
         base: &Base,
         block: &Block,
-        checked: &(dyn Fn(&cadenza_types::Hash, &cadenza_types::SignedTransaction) -> bool + Sync),
+        checked: &(dyn cadenza_ledger::Checked + Sync),
     ) -> Result<Executed> {
         let outcome = cadenza_ledger::execute_block_checked(
             &self.view(base),
