@@ -493,6 +493,11 @@ fn hammer(
                     let agent = agent();
                     let mut rng = SplitMix64::new(100 + t as u64);
                     let (mut requests, mut bytes) = (0u64, 0u64);
+                    // One buffer for every response, as a player reuses its buffers: a fresh
+                    // 10 MiB vector per response made the clients' page faults (and the
+                    // allocator's state, shared with the node in this process) part of what
+                    // was measured.
+                    let mut body = Vec::with_capacity(range.unwrap_or(len) as usize + 1);
                     let start = Instant::now();
                     while start.elapsed() < time {
                         let mut request = agent.get(url);
@@ -510,12 +515,16 @@ fn hammer(
                         if response.status().as_u16() != want {
                             return Err(format!("{url}: status {}", response.status()));
                         }
-                        let body = response
-                            .body_mut()
-                            .with_config()
-                            .limit(64 * 1024 * 1024)
-                            .read_to_vec()
-                            .map_err(|e| e.to_string())?;
+                        body.clear();
+                        std::io::Read::read_to_end(
+                            &mut response
+                                .body_mut()
+                                .with_config()
+                                .limit(64 * 1024 * 1024)
+                                .reader(),
+                            &mut body,
+                        )
+                        .map_err(|e| e.to_string())?;
                         if body.len() as u64 != expected {
                             return Err(format!(
                                 "{url}: {} bytes, expected {expected}",

@@ -33,7 +33,9 @@ pub mod testkit;
 
 pub use error::{BlockError, GenesisError, SettleError, TxError};
 pub use events::Event;
-pub use exec::{Block, BlockOutcome, Checked, TxOutcome, execute_block, execute_block_checked};
+pub use exec::{
+    Block, BlockOutcome, Checked, TxOutcome, VerifyAll, execute_block, execute_block_checked,
+};
 pub use genesis::init_genesis;
 pub use params::{
     FaucetParams, Genesis, GenesisAsset, GenesisFaucet, Params, faucet_account, native_asset,

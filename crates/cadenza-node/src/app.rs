@@ -376,10 +376,7 @@ where
             state_root: commonware_cryptography::blake3::Digest([0; 32]),
             txs,
         };
-        let mut executed = match store
-            .execute(&base, &block, &self.shared.mempool)
-            .await
-        {
+        let mut executed = match store.execute(&base, &block, &self.shared.mempool).await {
             Ok(executed) => executed,
             Err(StoreError::Block(error)) => {
                 warn!(%error, "cannot build on this parent");
@@ -397,10 +394,7 @@ where
         if defer.len() + drop.len() > 0 {
             block.txs = keep;
             block.txs_root = txs_root(&block.txs);
-            executed = match store
-                .execute(&base, &block, &self.shared.mempool)
-                .await
-            {
+            executed = match store.execute(&base, &block, &self.shared.mempool).await {
                 Ok(executed) => executed,
                 Err(error) => panic!("a block that executed executes without refused txs: {error}"),
             };
@@ -469,10 +463,7 @@ where
             Err(Unresolved::Stale | Unresolved::Invalid) => return false,
         };
         let mut store = self.shared.store.lock().await;
-        let executed = match store
-            .execute(&base, header, &self.shared.mempool)
-            .await
-        {
+        let executed = match store.execute(&base, header, &self.shared.mempool).await {
             Ok(executed) => executed,
             Err(StoreError::Block(_)) => return false,
             Err(error) => panic!("state store failed: {error}"),

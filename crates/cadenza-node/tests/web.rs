@@ -185,7 +185,7 @@ mod fixtures {
                     state_root: commonware_cryptography::blake3::Digest([0; 32]),
                     txs,
                 };
-                let executed = store.execute(&Base::Committed, &block, &|_, _| false).await.expect("executes");
+                let executed = store.execute(&Base::Committed, &block, &cadenza_ledger::VerifyAll).await.expect("executes");
                 store.commit(executed.pending).await.expect("commits");
                 prove(&store, &mut cases, &format!("block {height}: metadata"), keys::meta()).await;
                 prove(

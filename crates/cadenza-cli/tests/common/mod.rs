@@ -269,7 +269,7 @@ pub fn replay(
         for block in &blocks {
             let executed = store
                 // Nothing vouched for: every signature is verified again.
-                .execute(&Base::Committed, block, &|_, _| false)
+                .execute(&Base::Committed, block, &cadenza_ledger::VerifyAll)
                 .await
                 .expect("a committed block executes");
             assert_eq!(
