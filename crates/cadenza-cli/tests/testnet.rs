@@ -153,7 +153,31 @@ fn four_validators_finalize_through_a_crash_and_catch_up() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Bounded memory: each validator's peak, after all of the above, stays far below what
+    // queues sized from an unbounded burst once took (gigabytes per validator).
+    for node in nodes.iter().flatten() {
+        if let Some(peak) = peak_resident_kib(node.child.id()) {
+            eprintln!(
+                "validator process {} peaked at {peak} KiB resident",
+                node.child.id()
+            );
+            assert!(
+                peak < MAX_RESIDENT_KIB,
+                "a validator peaked at {peak} KiB resident"
+            );
+        }
+    }
     for node in nodes.into_iter().flatten() {
         assert!(node.terminate());
     }
+}
+
+/// A validator of this test may peak at this much resident memory (a debug build).
+const MAX_RESIDENT_KIB: u64 = 1 << 20;
+
+/// A process's peak resident memory (`VmHWM`), where `/proc` tells it.
+fn peak_resident_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
