@@ -156,7 +156,12 @@ fn four_validators_finalize_through_a_crash_and_catch_up() {
     // Bounded memory: each validator's peak, after all of the above, stays far below what
     // queues sized from an unbounded burst once took (gigabytes per validator).
     for node in nodes.iter().flatten() {
-        if let Some(peak) = peak_resident_kib(node.child.id()) {
+        let peak = peak_resident_kib(node.child.id());
+        assert!(
+            peak.is_some() || !cfg!(target_os = "linux"),
+            "no VmHWM in /proc for a running validator"
+        );
+        if let Some(peak) = peak {
             eprintln!(
                 "validator process {} peaked at {peak} KiB resident",
                 node.child.id()

@@ -6,9 +6,9 @@
 //! the bytes verified. What is served from here is therefore as verified as a fresh read; what
 //! is not here is read (and verified) from the store as before.
 //!
-//! Each blob is also given a file copy (an unnamed file in the provider's folder, or a sealed
-//! memory file), so that the server sends it with `sendfile(2)` rather than copying it
-//! ([`crate::zerocopy`]); both copies count against the budget.
+//! Each blob is also given a sealed in-memory file copy, so that the server sends it with
+//! `sendfile(2)` rather than copying it ([`crate::zerocopy`]); both copies count against the
+//! budget.
 //!
 //! Bounded: at most [`HotBlobs::budget`] bytes in all, no blob taking more than a quarter, the
 //! least recently served blob dropped first. A blob is loaded on a blocking thread, once (a
@@ -16,7 +16,6 @@
 //! been answered from the store: loading never delays an answer.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -24,7 +23,7 @@ use cadenza_blobs::BlobStore;
 use cadenza_types::Hash;
 use tracing::{debug, warn};
 
-/// The default memory for hot blobs, file copies included: 128 MiB of audio, about a dozen
+/// The default memory for hot blobs, sealed copies included: 128 MiB of audio, about a dozen
 /// four-minute tracks at 320 kbit/s, or four CD-quality FLACs.
 pub const HOT_BLOB_BYTES: usize = 256 << 20;
 
@@ -36,8 +35,6 @@ pub struct HotBlobs {
 
 struct Inner {
     budget: usize,
-    /// Where file copies are made ([`crate::zerocopy::hold`]).
-    dir: Option<PathBuf>,
     state: Mutex<State>,
 }
 
@@ -54,19 +51,17 @@ struct State {
 
 struct Entry {
     bytes: Bytes,
-    /// Memory the entry takes (its bytes, and their file copy: [`crate::zerocopy::hold`]).
+    /// Memory the entry takes (its bytes, and their sealed copy: [`crate::zerocopy::hold`]).
     cost: usize,
     used: u64,
 }
 
 impl HotBlobs {
-    /// An empty cache of at most `budget` bytes (0 keeps nothing), making its file copies in
-    /// `dir` when given (see [`crate::zerocopy::hold`]).
-    pub fn new(budget: usize, dir: Option<PathBuf>) -> HotBlobs {
+    /// An empty cache of at most `budget` bytes (0 keeps nothing).
+    pub fn new(budget: usize) -> HotBlobs {
         HotBlobs {
             inner: Arc::new(Inner {
                 budget,
-                dir,
                 state: Mutex::new(State::default()),
             }),
         }
@@ -108,10 +103,9 @@ impl HotBlobs {
         let this = self.clone();
         let blobs = blobs.clone();
         tokio::task::spawn_blocking(move || {
-            let read = blobs.read_range_bytes(&id, 0, len).map(|bytes| {
-                (bytes.len() as u64 == len)
-                    .then(|| crate::zerocopy::hold(bytes, this.inner.dir.as_deref()))
-            });
+            let read = blobs
+                .read_range_bytes(&id, 0, len)
+                .map(|bytes| (bytes.len() as u64 == len).then(|| crate::zerocopy::hold(bytes)));
             let mut state = this.lock();
             state.loading.remove(&id);
             match read {
@@ -173,7 +167,7 @@ mod tests {
 
     #[tokio::test]
     async fn holds_verified_blobs_within_its_budget_dropping_the_least_recently_served() {
-        let (dir, blobs) = store();
+        let (_dir, blobs) = store();
         let files: Vec<Vec<u8>> = (0..5u32)
             .map(|k| {
                 (0..100_000u32)
@@ -182,8 +176,8 @@ mod tests {
             })
             .collect();
         let ids: Vec<Hash> = files.iter().map(|f| blobs.put(f).expect("put")).collect();
-        // Room for four: each takes twice its length (bytes and file copy, on Linux).
-        let hot = HotBlobs::new(800_000, Some(dir.path().to_path_buf()));
+        // Room for four: each takes twice its length (bytes and sealed copy, on Linux).
+        let hot = HotBlobs::new(800_000);
         for (id, file) in ids.iter().zip(&files).take(4) {
             hot.load(&blobs, *id, file.len() as u64);
             assert_eq!(loaded(&hot, id).await.as_deref(), Some(&file[..]));
@@ -199,7 +193,7 @@ mod tests {
         }
         assert_eq!(hot.held(), 800_000);
         // Taking more than a quarter of the budget: never loaded.
-        let small = HotBlobs::new(799_999, None);
+        let small = HotBlobs::new(799_999);
         small.load(&blobs, ids[0], 100_000);
         assert!(small.lock().loading.is_empty());
         assert!(small.get(&ids[0]).is_none());
@@ -217,7 +211,7 @@ mod tests {
         let mut bytes = std::fs::read(&data).expect("read");
         bytes[70_000] ^= 1;
         std::fs::write(&data, &bytes).expect("write");
-        let hot = HotBlobs::new(1 << 20, None);
+        let hot = HotBlobs::new(1 << 20);
         hot.load(&blobs, id, a.len() as u64);
         assert_eq!(loaded(&hot, &id).await, None);
         assert_eq!(hot.held(), 0);

@@ -219,7 +219,7 @@ impl Media {
             peers,
             announcer,
             kinds: Mutex::new(std::collections::HashMap::new()),
-            hot: HotBlobs::new(HOT_BLOB_BYTES, Some(dir.to_path_buf())),
+            hot: HotBlobs::new(HOT_BLOB_BYTES),
         })
     }
 

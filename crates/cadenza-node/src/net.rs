@@ -29,8 +29,9 @@ pub enum NetError {
 }
 
 /// Messages per second each peer may send on each channel: far above what consensus needs
-/// (votes and certificates are a few per block), it only slows a flooding peer (a peer over its
-/// rate is read more slowly, not dropped).
+/// (votes and certificates are a few per block). Commonware reads a peer over its rate more
+/// slowly (its whole connection waits); a send to a peer over its rate skips that peer, and a
+/// full inbound queue drops the arriving message, which consensus and the resolvers retry.
 const CHANNEL_RATE: u32 = 10_000;
 
 /// Messages a peer may send on a channel at once, above its rate. Each channel's inbound queue

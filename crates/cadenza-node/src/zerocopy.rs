@@ -1,26 +1,15 @@
 //! Zero-copy sending of hot blobs: bytes the HTTP server writes that lie inside a hot blob
-//! ([`crate::hot`]) go to the socket with `sendfile(2)` from a file copy of the blob, as nginx
-//! sends files, instead of being copied into the socket by `write(2)`.
+//! ([`crate::hot`]) go to the socket with `sendfile(2)` from a sealed copy of the blob in a
+//! memory file, as nginx sends files, instead of being copied into the socket by `write(2)`.
 //!
 //! How: a hot blob is held twice, as heap bytes (what responses carry, what hyper sees) and as
-//! a file written once from those same bytes and never written again. Each such heap buffer is
-//! registered here by address for exactly its lifetime (registered when made, unregistered when
-//! its last reference drops). The connection type [`Stream`] looks up every large buffer hyper
-//! asks it to write: inside a registered buffer, it sends the same range of the file; anywhere
+//! a `memfd` written from those same bytes and then sealed against any change
+//! (`F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL`), so the kernel guarantees the
+//! two hold the same bytes for as long as both exist. Each such heap buffer is registered here
+//! by address for exactly its lifetime (registered when made, unregistered when its last
+//! reference drops). The connection type [`Stream`] looks up every large buffer hyper asks it
+//! to write: inside a registered buffer, it sends the same range of the sealed file; anywhere
 //! else, it writes as usual. Nothing is unsafe: no mapping, only file descriptors.
-//!
-//! Which file ([`hold`]):
-//! - an unnamed file (`O_TMPFILE`) in the provider's own folder when its filesystem makes them.
-//!   It has no name, so no other process can open it; only this process holds a descriptor, and
-//!   nothing writes through it after the copy. The page cache of such filesystems (ext4, XFS)
-//!   holds it in large folios, which the receiving side copies out far faster than the 4 KiB
-//!   pages of a memory file: measured with `cadenza-bench stream`, whole files went from about
-//!   0.83 of nginx's rate to 0.91–1.0.
-//! - otherwise a `memfd` sealed against any change (`F_SEAL_WRITE | F_SEAL_SHRINK |
-//!   F_SEAL_GROW | F_SEAL_SEAL`), so the kernel guarantees the two copies hold the same bytes.
-//!
-//! Either file's pages may leave memory and come back (writeback and reclaim, or swap), as the
-//! heap copy's may (swap): the bytes were verified once, when the blob became hot.
 //!
 //! Linux only; elsewhere every write is an ordinary write and [`hold`] keeps no file.
 
@@ -73,23 +62,14 @@ impl Drop for Held {
 }
 
 /// `bytes` as [`Bytes`] that [`Stream`] sends without copying, and the memory this takes in
-/// all (the bytes twice when a file copy could be made). The copy is an unnamed file in `dir`
-/// when given and possible, else a sealed memory file (module documentation). When neither can
-/// be made (not Linux, or the kernel refuses), the bytes are returned as they are.
-pub fn hold(bytes: Bytes, dir: Option<&std::path::Path>) -> (Bytes, usize) {
+/// all (the bytes twice when the sealed copy could be made). When the memory file cannot be
+/// made (not Linux, or the kernel refuses), the bytes are returned as they are.
+pub fn hold(bytes: Bytes) -> (Bytes, usize) {
     let len = bytes.len();
     if len == 0 {
         return (bytes, 0);
     }
-    let copy = match dir.map(|dir| unnamed_copy(&bytes, dir)) {
-        Some(Ok(fd)) => Ok(fd),
-        Some(Err(e)) => {
-            tracing::debug!(error = %e, "no unnamed file; this blob gets a sealed memory file");
-            sealed_copy(&bytes)
-        }
-        None => sealed_copy(&bytes),
-    };
-    match copy {
+    match sealed_copy(&bytes) {
         Ok(fd) => {
             let held = Held {
                 data: bytes.to_vec().into_boxed_slice(),
@@ -98,30 +78,10 @@ pub fn hold(bytes: Bytes, dir: Option<&std::path::Path>) -> (Bytes, usize) {
             (Bytes::from_owner(held), 2 * len)
         }
         Err(e) => {
-            tracing::debug!(error = %e, "no file copy; this blob is sent by copying");
+            tracing::debug!(error = %e, "no sealed copy; this blob is sent by copying");
             (bytes, len)
         }
     }
-}
-
-/// An unnamed file in `dir` holding `bytes`, read-only from here on.
-#[cfg(target_os = "linux")]
-fn unnamed_copy(bytes: &[u8], dir: &std::path::Path) -> io::Result<std::os::fd::OwnedFd> {
-    use rustix::fs::{Mode, OFlags};
-    use std::io::Write as _;
-    let fd = rustix::fs::open(
-        dir,
-        OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
-        Mode::RUSR | Mode::WUSR,
-    )?;
-    let mut file = std::fs::File::from(fd);
-    file.write_all(bytes)?;
-    Ok(std::os::fd::OwnedFd::from(file))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn unnamed_copy(_: &[u8], _: &std::path::Path) -> io::Result<std::os::fd::OwnedFd> {
-    Err(io::Error::other("unnamed files are Linux only"))
 }
 
 #[cfg(target_os = "linux")]
@@ -274,35 +234,9 @@ mod tests {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     #[tokio::test]
-    async fn held_bytes_are_sent_from_an_unnamed_file_and_arrive_exactly() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = sent_exactly(Some(dir.path())).await;
-        if cfg!(target_os = "linux") {
-            assert!(
-                file.starts_with(&dir.path().display().to_string()),
-                "{file}"
-            );
-        }
-        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
-        assert!(left.is_empty(), "the file has no name in the folder");
-    }
-
-    #[tokio::test]
-    async fn held_bytes_are_sent_from_a_sealed_memory_file_and_arrive_exactly() {
-        for dir in [None, Some(std::path::Path::new("/nonexistent/cadenza"))] {
-            // No folder, or one that cannot hold files: a sealed memory file.
-            let file = sent_exactly(dir).await;
-            if cfg!(target_os = "linux") {
-                assert!(file.contains("memfd:cadenza-hot-blob"), "{file}");
-            }
-        }
-    }
-
-    /// Holds bytes, sends parts and the whole through [`Stream`], checks what arrives; returns
-    /// what `/proc` says the held file is.
-    async fn sent_exactly(dir: Option<&std::path::Path>) -> String {
+    async fn held_bytes_are_sent_by_file_and_arrive_exactly() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
-        let (held, cost) = hold(Bytes::from(data.clone()), dir);
+        let (held, cost) = hold(Bytes::from(data.clone()));
         assert_eq!(&held[..], &data[..]);
         if cfg!(target_os = "linux") {
             assert_eq!(cost, 2 * data.len());
@@ -313,13 +247,6 @@ mod tests {
             "other memory is not held"
         );
         assert!(locate(&held[..100]).is_none(), "small writes are ordinary");
-        let file = locate(&held[..])
-            .and_then(|(fd, _)| {
-                use std::os::fd::AsRawFd as _;
-                std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()
-            })
-            .map(|path| path.display().to_string())
-            .unwrap_or_default();
 
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -355,6 +282,5 @@ mod tests {
         let at = held.as_ptr() as usize;
         drop((held, slice));
         assert!(!registry_read().contains_key(&at));
-        file
     }
 }
