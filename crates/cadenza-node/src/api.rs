@@ -861,8 +861,8 @@ async fn submit_batch<E: Runtime>(State(api): State<Arc<Api<E>>>, body: Bytes) -
     }
     // Signature verification is CPU work: off the runtime's workers, which consensus uses.
     let judged = api.shared.judge(decoded);
-    let mempool = api.shared.mempool.clone();
-    let outcomes = tokio::task::spawn_blocking(move || mempool.submit_many(judged))
+    let shared = api.shared.clone();
+    let outcomes = tokio::task::spawn_blocking(move || shared.admit(judged))
         .await
         .map_err(|e| ApiError::internal(format!("admission failed: {e}")))?;
     for (i, outcome) in slots.into_iter().zip(outcomes) {

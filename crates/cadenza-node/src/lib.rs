@@ -7,7 +7,7 @@
 //! - [`block`]: the consensus block and its codec; [`genesis_file`]: the genesis JSON;
 //! - [`store`]: the Merkle-committed state, speculative execution and durable commits;
 //! - [`app`]: propose, verify, and the finalizer that applies finalized blocks, then acknowledges;
-//! - [`mempool`]: the bounded transaction queue;
+//! - [`mempool`]: the bounded transaction queue; [`gossip`]: admitted transactions sent to peers;
 //! - [`net`]: authenticated p2p on tokio; [`run`]: a validator process with its HTTP API;
 //! - [`api`] and [`json`]: the HTTP API under `/v1` and the JSON forms it serves;
 //! - [`provider`]: voucher intake with a durable log, and settlement in batches;
@@ -24,6 +24,7 @@ pub mod app;
 pub mod block;
 pub mod catalogue;
 pub mod genesis_file;
+pub mod gossip;
 pub mod hot;
 pub mod json;
 pub mod media;

@@ -105,6 +105,7 @@ pub fn start_network(
     let resolver = network.register(channels::RESOLVER, quota);
     let backfill = network.register(channels::BACKFILL, quota);
     let broadcast = network.register(channels::BROADCAST, quota);
+    let txs = network.register(channels::TXS, quota);
     let handle = network.start();
     Ok((
         Network {
@@ -113,6 +114,7 @@ pub fn start_network(
             resolver,
             backfill,
             broadcast,
+            txs,
             peers: oracle.clone(),
             blocker: oracle,
         },

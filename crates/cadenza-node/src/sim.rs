@@ -38,6 +38,7 @@ pub async fn start_validator(
         resolver: register(channels::RESOLVER).await,
         backfill: register(channels::BACKFILL).await,
         broadcast: register(channels::BROADCAST).await,
+        txs: register(channels::TXS).await,
         peers: oracle.manager(),
         blocker: control.clone(),
     };

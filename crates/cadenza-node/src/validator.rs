@@ -52,6 +52,8 @@ pub mod channels {
     pub const BACKFILL: u64 = 3;
     /// Block broadcast.
     pub const BROADCAST: u64 = 4;
+    /// Transaction gossip ([`crate::gossip`]).
+    pub const TXS: u64 = 5;
 }
 
 /// The epoch length of a static validator set: effectively one epoch forever.
@@ -96,6 +98,8 @@ pub struct Network<S, R, P, B> {
     pub backfill: (S, R),
     /// Block broadcast.
     pub broadcast: (S, R),
+    /// Transaction gossip.
+    pub txs: (S, R),
     /// Who the peers are.
     pub peers: P,
     /// Blocks peers that misbehave.
@@ -193,11 +197,15 @@ where
         config.genesis.time_ms,
         genesis_root(&context, &prefix, &config.genesis).await?,
     );
-    let shared = Arc::new(Shared::new(
+    let mut shared = Shared::new(
         store,
         config.mempool_capacity,
         config.genesis.chain_id.clone(),
-    ));
+    );
+    if config.participants.len() > 1 {
+        shared = shared.among_peers();
+    }
+    let shared = Arc::new(shared);
 
     let Network {
         votes,
@@ -205,9 +213,11 @@ where
         resolver: resolver_net,
         backfill,
         broadcast,
+        txs,
         peers,
         blocker,
     } = network;
+    crate::gossip::start(&context, shared.clone(), txs, blocker.clone());
 
     // Marshal's resolver fetches finalized blocks and certificates we miss.
     let resolver = marshal_resolver::init(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cadenza_ledger::{Genesis, GenesisAsset, Params, native_asset, query, testkit::Wallet};
 use cadenza_node::sim::{Validator, ValidatorConfig, max_message_size, start_validator};
-use cadenza_types::{AccountId, Action, Amount, ChainId};
+use cadenza_types::{AccountId, Action, Amount, ChainId, Encode as _};
 use commonware_cryptography::{Signer as _, ed25519};
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
 use commonware_runtime::{
@@ -581,4 +581,106 @@ fn repeated_crashes_at_arbitrary_points_recover_the_committed_state() {
             );
         });
     }
+}
+
+/// Transactions admitted by one validator reach the others' pools ahead of any block, so other
+/// leaders propose them too; a peer that gossips a forged transaction is blocked, and the
+/// forgery goes nowhere.
+#[test]
+fn transactions_gossip_to_every_leader_and_forgers_are_blocked() {
+    let seed = 11;
+    runner(seed).start(|context| async move {
+        let keys = keys(4);
+        let participants: Vec<_> = keys.iter().map(|k| k.public_key()).collect();
+        let mut wallets = wallets(2);
+        let genesis = genesis(&wallets.iter().map(Wallet::account).collect::<Vec<_>>());
+        let oracle = network(&context, &participants).await;
+        connect(
+            &oracle,
+            &participants,
+            &participants,
+            &link(probability!(1.0)),
+        )
+        .await;
+        // Three honest validators (a quorum of four); the fourth key only gossips, and forges.
+        let mut validators = Vec::new();
+        for key in &keys[..3] {
+            let (_handle, validator) =
+                spawn_validator(&context, &oracle, config(key, &participants, &genesis)).await;
+            validators.push(validator);
+        }
+        let quota = commonware_runtime::Quota::per_second(std::num::NonZeroU32::new(10).unwrap());
+        let (mut forger, _inbox) = oracle
+            .control(participants[3].clone())
+            .register(cadenza_node::validator::channels::TXS, quota)
+            .await
+            .unwrap();
+
+        let to = wallets[1].account();
+        let mut hashes = Vec::new();
+        for _ in 0..8 {
+            let tx = transfer(&mut wallets[0], to, 7);
+            hashes.push(tx.hash());
+            validators[0].submit(tx.clone()).await.unwrap();
+            // One network hop later (50 ± 10 ms), before any block could carry it, every
+            // other validator holds it, its signature verified.
+            context.sleep(Duration::from_millis(80)).await;
+            for v in &validators[1..] {
+                assert!(v.mempool().admitted(&tx.hash(), &tx), "not gossiped");
+            }
+            context.sleep(Duration::from_millis(700)).await;
+        }
+        let done = heights(&validators).into_iter().max().unwrap() + 3;
+        for v in &validators {
+            v.progress().wait_for(done).await;
+        }
+        let height = heights(&validators).into_iter().min().unwrap();
+        let mut proposers = std::collections::BTreeSet::new();
+        let mut included = 0;
+        for h in 1..=height {
+            let block = validators[0].finalized_block(h).await.unwrap();
+            let carried = block
+                .inner()
+                .txs
+                .iter()
+                .filter(|tx| hashes.contains(&tx.hash()))
+                .count();
+            if carried > 0 {
+                included += carried;
+                proposers.insert(block.inner().proposer);
+            }
+        }
+        assert_eq!(included, hashes.len(), "every transfer committed once");
+        assert!(
+            proposers.len() > 1,
+            "only the validator they were submitted to proposed them: {proposers:?}"
+        );
+
+        // A forged signature, gossiped by the fourth key to validator 0.
+        let mut forged = transfer(&mut wallets[0], to, 9);
+        forged.signature.0[0] ^= 1;
+        let message = cadenza_node::gossip::encode(&[forged.to_bytes()]);
+        let sent = commonware_p2p::Sender::send(
+            &mut forger,
+            commonware_p2p::Recipients::One(participants[0].clone()),
+            message,
+            false,
+        );
+        assert_eq!(sent, vec![participants[0].clone()]);
+        context.sleep(Duration::from_secs(1)).await;
+        assert!(
+            oracle
+                .blocked()
+                .await
+                .unwrap()
+                .contains(&(participants[0].clone(), participants[3].clone())),
+            "the forger is not blocked"
+        );
+        assert!(!validators[0].mempool().contains(&forged.hash()));
+        println!(
+            "seed {seed}: 8 transfers submitted to one validator were proposed by {} validators; \
+             the forger was blocked",
+            proposers.len()
+        );
+    });
 }
