@@ -217,7 +217,10 @@ where
         peers,
         blocker,
     } = network;
-    crate::gossip::start(&context, shared.clone(), txs, blocker.clone());
+    // A validator alone has no one to gossip with.
+    if shared.gossip.enabled() {
+        crate::gossip::start(&context, shared.clone(), txs, blocker.clone());
+    }
 
     // Marshal's resolver fetches finalized blocks and certificates we miss.
     let resolver = marshal_resolver::init(
