@@ -283,6 +283,17 @@ pub(crate) fn committed_total(agent: &ureq::Agent, url: &str) -> Result<u64, Str
         .ok_or_else(|| "no cadenza_txs_committed_total in /metrics".to_owned())
 }
 
+/// Posts one batch to `url`; returns the number of its transactions refused.
+fn post_batch(agent: &ureq::Agent, url: &str, body: &str) -> usize {
+    let mut response = agent
+        .post(&format!("{url}/v1/txs/batch"))
+        .header("content-type", "application/json")
+        .send(body.as_bytes())
+        .expect("the node answers");
+    let text = response.body_mut().read_to_string().expect("a body");
+    text.matches("\"error\"").count()
+}
+
 /// Posts `batches` from `threads` client threads; returns the number of transactions refused.
 fn post_all(url: &str, batches: &[String], threads: usize) -> usize {
     std::thread::scope(|s| {
@@ -292,13 +303,7 @@ fn post_all(url: &str, batches: &[String], threads: usize) -> usize {
                     let agent = agent();
                     let mut refused = 0;
                     for body in batches.iter().skip(t).step_by(threads) {
-                        let mut response = agent
-                            .post(&format!("{url}/v1/txs/batch"))
-                            .header("content-type", "application/json")
-                            .send(body.as_bytes())
-                            .expect("the node answers");
-                        let text = response.body_mut().read_to_string().expect("a body");
-                        refused += text.matches("\"error\"").count();
+                        refused += post_batch(&agent, url, body);
                     }
                     refused
                 })
@@ -572,13 +577,7 @@ fn finality(o: &Options) -> Result<Finality, String> {
         for (k, body) in paced.iter().enumerate() {
             let due = start + interval * k as u32;
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
-            let mut response = agent
-                .post(&format!("{}/v1/txs/batch", urls[k % urls.len()]))
-                .header("content-type", "application/json")
-                .send(body.as_bytes())
-                .expect("the node answers");
-            let text = response.body_mut().read_to_string().expect("a body");
-            refused += text.matches("\"error\"").count();
+            refused += post_batch(&agent, &urls[k % urls.len()], body);
         }
         refused
     });

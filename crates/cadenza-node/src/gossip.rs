@@ -267,21 +267,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cadenza_ledger::testkit::Wallet;
-    use cadenza_types::{AccountId, Action, Amount, AssetId, ChainId};
-
-    fn txs(n: u64) -> Vec<SignedTransaction> {
-        let mut wallet = Wallet::new([5; 32], ChainId::new("test").unwrap(), Amount::new(1));
-        (0..n)
-            .map(|i| {
-                wallet.sign(Action::Transfer {
-                    to: AccountId([1; 32]),
-                    asset: AssetId::genesis("CDZ"),
-                    amount: Amount::new(u128::from(i) + 1),
-                })
-            })
-            .collect()
-    }
+    use crate::mempool::tests::txs;
 
     #[test]
     fn messages_round_trip_and_are_bounded() {

@@ -233,12 +233,13 @@ impl cadenza_ledger::Checked for Mempool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use cadenza_ledger::testkit::Wallet;
     use cadenza_types::{AccountId, Action, Amount, AssetId, ChainId};
 
-    fn txs(n: u64) -> Vec<SignedTransaction> {
+    /// `n` transfers signed by one wallet, nonces 0 to n − 1.
+    pub(crate) fn txs(n: u64) -> Vec<SignedTransaction> {
         let mut wallet = Wallet::new([9; 32], ChainId::new("test").unwrap(), Amount::new(1));
         (0..n)
             .map(|i| {
