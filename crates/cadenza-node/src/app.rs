@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 use cadenza_types::AccountId;
+use cadenza_types::Encode as _;
 use commonware_actor::Feedback;
 use commonware_consensus::{
     Heightable as _, Reporter,
@@ -197,14 +198,14 @@ impl<E: commonware_storage::Context + Spawner> Shared<E> {
         &self,
         judged: Vec<(cadenza_types::SignedTransaction, u64, cadenza_types::Amount)>,
     ) -> Vec<Result<cadenza_types::Hash, crate::mempool::MempoolError>> {
-        let copies: Vec<cadenza_types::SignedTransaction> = if self.gossip.enabled() {
-            judged.iter().map(|(tx, _, _)| tx.clone()).collect()
+        let encoded: Vec<Vec<u8>> = if self.gossip.enabled() {
+            judged.iter().map(|(tx, _, _)| tx.to_bytes()).collect()
         } else {
             Vec::new()
         };
         let outcomes = self.mempool.submit_many(judged);
         self.gossip.push(
-            copies
+            encoded
                 .into_iter()
                 .zip(&outcomes)
                 .filter(|(_, outcome)| outcome.is_ok())
@@ -523,7 +524,7 @@ where
         if self.shared.gossip.enabled() {
             self.shared
                 .in_blocks
-                .note(executed.outcome.results.iter().map(|r| r.hash));
+                .note_authentic(&executed.outcome.results);
         }
         store.remember(block.digest(), executed.pending);
         debug!(

@@ -88,11 +88,32 @@ fn encoded_txs(txs: &[SignedTransaction]) -> Vec<Vec<u8>> {
     txs.iter().map(|tx| tx.to_bytes()).collect()
 }
 
-fn txs_cfg() -> (RangeCfg<usize>, (RangeCfg<usize>, ())) {
-    (
-        RangeCfg::from(0..=MAX_BLOCK_TXS),
+/// Reads a list of encoded transactions as blocks and gossip carry them (a Commonware-codec
+/// list of byte strings): at most `max_txs` of at most [`MAX_TX_BYTES`] each, `max_bytes` in
+/// all, every one canonical. `what` names the container in errors.
+pub(crate) fn read_txs(
+    buf: &mut impl Buf,
+    count: std::ops::RangeInclusive<usize>,
+    max_bytes: usize,
+    what: &'static str,
+) -> Result<Vec<SignedTransaction>, CodecError> {
+    let cfg = (
+        RangeCfg::from(count),
         (RangeCfg::from(0..=MAX_TX_BYTES), ()),
-    )
+    );
+    let raw = Vec::<Vec<u8>>::read_cfg(buf, &cfg)?;
+    if raw.iter().map(Vec::len).sum::<usize>() > max_bytes {
+        return Err(CodecError::Invalid(
+            what,
+            "transactions above the byte limit",
+        ));
+    }
+    raw.iter()
+        .map(|bytes| {
+            SignedTransaction::from_bytes(bytes)
+                .map_err(|_| CodecError::Invalid(what, "malformed transaction"))
+        })
+        .collect()
 }
 
 impl Write for Block {
@@ -129,20 +150,7 @@ impl Read for Block {
         let proposer = AccountId(<[u8; 32]>::read(buf)?);
         let txs_root = Digest::read(buf)?;
         let state_root = Digest::read(buf)?;
-        let raw = Vec::<Vec<u8>>::read_cfg(buf, &txs_cfg())?;
-        if raw.iter().map(Vec::len).sum::<usize>() > MAX_BLOCK_TX_BYTES {
-            return Err(CodecError::Invalid(
-                "cadenza block",
-                "transactions above the block's byte limit",
-            ));
-        }
-        let txs = raw
-            .iter()
-            .map(|bytes| {
-                SignedTransaction::from_bytes(bytes)
-                    .map_err(|_| CodecError::Invalid("cadenza block", "malformed transaction"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let txs = read_txs(buf, 0..=MAX_BLOCK_TXS, MAX_BLOCK_TX_BYTES, "cadenza block")?;
         Ok(Block {
             height,
             parent,

@@ -105,7 +105,11 @@ pub fn start_network(
     let resolver = network.register(channels::RESOLVER, quota);
     let backfill = network.register(channels::BACKFILL, quota);
     let broadcast = network.register(channels::BROADCAST, quota);
-    let txs = network.register(channels::TXS, quota);
+    let txs = network.register(
+        channels::TXS,
+        Quota::per_second(NonZeroU32::new(crate::gossip::TXS_RATE).expect("non-zero"))
+            .allow_burst(NonZeroU32::new(CHANNEL_BURST).expect("non-zero")),
+    );
     let handle = network.start();
     Ok((
         Network {

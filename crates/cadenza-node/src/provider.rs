@@ -891,7 +891,11 @@ impl Provider {
         drop(state);
         drop(view);
         drop(store);
-        match shared.mempool.submit(stx, next_nonce, min_fee) {
+        let admitted = shared
+            .admit(vec![(stx, next_nonce, min_fee)])
+            .pop()
+            .expect("one result per transaction");
+        match admitted {
             Ok(_) => {
                 info!(receipts = total, "settlement submitted");
                 self.lock().in_flight = Some(hash);
