@@ -427,6 +427,10 @@ impl Transaction {
     }
 }
 
+/// Room for a common transaction's encoding, so that encoding one (to hash it, to send it) makes
+/// one allocation rather than a chain of reallocations. Longer ones grow as usual.
+const TYPICAL_TX_BYTES: usize = 256;
+
 impl Encode for Transaction {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.chain_id.encode_to(out);
@@ -434,6 +438,12 @@ impl Encode for Transaction {
         self.nonce.encode_to(out);
         put_amount(out, self.fee);
         self.action.encode_to(out);
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(TYPICAL_TX_BYTES);
+        self.encode_to(&mut out);
+        out
     }
 }
 
@@ -469,6 +479,12 @@ impl Encode for SignedTransaction {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.tx.encode_to(out);
         self.signature.encode_to(out);
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(TYPICAL_TX_BYTES + 64);
+        self.encode_to(&mut out);
+        out
     }
 }
 
