@@ -857,12 +857,19 @@ async fn submit_batch<E: Runtime>(State(api): State<Arc<Api<E>>>, body: Bytes) -
             }
         }
     }
-    // Signature verification is CPU work: off the runtime's workers, which consensus uses.
+    // Signature verification is CPU work: on the admission threads (or else the blocking
+    // pool), never on a thread that serves connections or runs consensus.
     let judged = api.shared.judge(decoded);
     let shared = api.shared.clone();
-    let outcomes = tokio::task::spawn_blocking(move || shared.admit(judged))
-        .await
-        .map_err(|e| ApiError::internal(format!("admission failed: {e}")))?;
+    let outcomes = match &api.shared.admission {
+        Some(pool) => pool
+            .run(move || shared.admit(judged))
+            .await
+            .map_err(|e| ApiError::internal(format!("admission failed: {e}")))?,
+        None => tokio::task::spawn_blocking(move || shared.admit(judged))
+            .await
+            .map_err(|e| ApiError::internal(format!("admission failed: {e}")))?,
+    };
     for (i, outcome) in slots.into_iter().zip(outcomes) {
         results[i] = match outcome {
             Ok(hash)

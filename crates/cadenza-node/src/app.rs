@@ -146,6 +146,9 @@ pub struct Shared<E: commonware_storage::Context + Spawner> {
     /// Every committed block, as it commits (bounded: a lagging subscriber misses blocks and
     /// is told so by the channel).
     pub committed: tokio::sync::broadcast::Sender<Arc<Committed>>,
+    /// Where incoming transactions' signatures are checked ([`crate::admission`]); none on the
+    /// deterministic runtime (the simulation), where the checks run in the receiving task.
+    pub admission: Option<crate::admission::Pool>,
 }
 
 impl<E: commonware_storage::Context + Spawner> Shared<E> {
@@ -166,6 +169,7 @@ impl<E: commonware_storage::Context + Spawner> Shared<E> {
             propose_txs: MAX_BLOCK_TXS,
             progress,
             committed: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
+            admission: None,
         }
     }
 

@@ -311,7 +311,24 @@ where
                     && !shared.in_blocks.contains(&hash)
             })
             .collect();
-        let outcomes = shared.mempool.submit_many(judged);
+        // On the admission threads when the node has them: gossip and clients' submissions
+        // then share those few threads rather than adding threads that compete with consensus.
+        let outcomes = match &shared.admission {
+            Some(pool) => {
+                let admitting = shared.clone();
+                match pool
+                    .run(move || admitting.mempool.submit_many(judged))
+                    .await
+                {
+                    Ok(outcomes) => outcomes,
+                    Err(error) => {
+                        warn!(%peer, %error, "gossiped transactions were not admitted");
+                        continue;
+                    }
+                }
+            }
+            None => shared.mempool.submit_many(judged),
+        };
         let forged = outcomes.iter().any(|outcome| {
             matches!(
                 outcome,

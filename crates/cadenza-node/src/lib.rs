@@ -8,6 +8,7 @@
 //! - [`store`]: the Merkle-committed state, speculative execution and durable commits;
 //! - [`app`]: propose, verify, and the finalizer that applies finalized blocks, then acknowledges;
 //! - [`mempool`]: the bounded transaction queue; [`gossip`]: admitted transactions sent to peers;
+//! - [`admission`]: the few threads that check incoming transactions' signatures;
 //! - [`net`]: authenticated p2p on tokio; [`run`]: a validator process with its HTTP API;
 //! - [`api`] and [`json`]: the HTTP API under `/v1` and the JSON forms it serves;
 //! - [`provider`]: voucher intake with a durable log, and settlement in batches;
@@ -18,6 +19,7 @@
 //! Architecture invariant: the ledger stays pure; this crate owns every IO concern of consensus
 //! and state. Validity of a block depends only on the block and its ancestors.
 
+pub mod admission;
 pub mod announce;
 pub mod api;
 pub mod app;

@@ -33,7 +33,8 @@ pub struct NodeConfig {
     pub genesis: Genesis,
     /// Most transactions the mempool holds.
     pub mempool_capacity: usize,
-    /// Runtime worker threads; the HTTP server runs as many threads of its own.
+    /// Runtime worker threads; the HTTP server runs as many threads of its own, and admission
+    /// as many more ([`crate::admission`]).
     pub worker_threads: usize,
     /// Serve as a provider (voucher intake and settlement, uploads and streaming), if set.
     pub provider: Option<crate::provider::ProviderConfig>,
@@ -129,6 +130,7 @@ pub fn run_until(
                 genesis: config.genesis.clone(),
                 namespace,
                 mempool_capacity: config.mempool_capacity,
+                admission_threads: config.worker_threads.max(1),
             },
         )
         .await?;

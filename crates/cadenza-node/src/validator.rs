@@ -72,6 +72,9 @@ pub struct ValidatorConfig {
     pub namespace: Vec<u8>,
     /// The mempool's capacity.
     pub mempool_capacity: usize,
+    /// Threads that check incoming transactions' signatures ([`crate::admission`]); 0 checks
+    /// them in the receiving task (the deterministic simulation, which owns every thread).
+    pub admission_threads: usize,
 }
 
 /// What a validator needs of its runtime: storage, clock, tasks, metrics and cryptographic
@@ -204,6 +207,14 @@ where
     );
     if config.participants.len() > 1 {
         shared = shared.among_peers();
+    }
+    if config.admission_threads > 0 {
+        match crate::admission::Pool::new(config.admission_threads) {
+            Ok(pool) => shared.admission = Some(pool),
+            Err(error) => {
+                tracing::warn!(%error, "no admission threads; signatures are checked in place");
+            }
+        }
     }
     let shared = Arc::new(shared);
 

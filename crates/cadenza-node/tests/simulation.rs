@@ -155,6 +155,8 @@ fn config(
         genesis: genesis.clone(),
         namespace: b"cadenza-sim".to_vec(),
         mempool_capacity: 1024,
+        // The deterministic runtime owns every thread: admission runs in its tasks.
+        admission_threads: 0,
     }
 }
 
