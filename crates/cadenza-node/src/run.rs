@@ -207,6 +207,9 @@ pub fn run_until(
                 let _ = http_stopped.await;
             },
         ));
+        // Listening for the signals starts before the node announces itself: a SIGTERM sent
+        // right after the announcement stops it cleanly instead of killing it.
+        let signalled = shutdown_signal();
         on_start(&Started {
             http,
             height: validator.progress().committed().0,
@@ -215,7 +218,7 @@ pub fn run_until(
 
         ::tokio::select! {
             _ = stop => {},
-            _ = shutdown_signal() => {},
+            _ = signalled => {},
         }
         tracing::info!("stopping");
         let _ = stop_http.send(());
@@ -228,25 +231,34 @@ pub fn run_until(
     })
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = ::tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM received from the moment this is called (on Unix the
+/// handlers are installed here, not when the future is first polled). Must be called on a
+/// tokio runtime.
+fn shutdown_signal() -> impl Future<Output = ()> + Send {
     #[cfg(unix)]
-    let terminate = async {
-        match ::tokio::signal::unix::signal(::tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use ::tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn received(signal: Option<Signal>) {
+            match signal {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                // Not listening: the signal keeps its default action.
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+        let interrupt = received(signal(SignalKind::interrupt()).ok());
+        let terminate = received(signal(SignalKind::terminate()).ok());
+        async move {
+            ::tokio::select! {
+                () = interrupt => {},
+                () = terminate => {},
+            }
+        }
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    ::tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+    async {
+        let _ = ::tokio::signal::ctrl_c().await;
     }
 }
 
