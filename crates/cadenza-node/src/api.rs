@@ -506,8 +506,8 @@ pub async fn serve<S: HttpServe>(
     use axum::serve::ListenerExt as _;
     // No Nagle: a response's last partial segment goes out at once rather than after the
     // client's ACK of the segments before it (a round trip per response on keep-alive).
-    let listener = crate::zerocopy::Listener(listener).tap_io(|stream| {
-        if let Err(e) = stream.0.set_nodelay(true) {
+    let listener = listener.tap_io(|stream| {
+        if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });

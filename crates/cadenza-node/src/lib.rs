@@ -38,7 +38,6 @@ pub mod sim;
 pub mod store;
 pub mod validator;
 pub mod web;
-pub mod zerocopy;
 
 /// The validator key types (Commonware's Ed25519), for launchers.
 pub use commonware_cryptography::ed25519;
