@@ -10,8 +10,8 @@
 //! in-memory file copy of each blob with `sendfile(2)` instead was measured slower on the
 //! project's VM, for 64 KiB ranges and whole files alike: shmem's 4 KiB pages cost a lookup
 //! each on the way out and a smaller copy each on the way in, where one write copies out of
-//! the heap in large pieces (`cadenza-bench stream`: 0.80-0.87 of nginx with it, 0.93-1.01
-//! without).
+//! the heap in large pieces (`cadenza-bench stream`, alternating runs of the two builds:
+//! 0.79-0.87 of nginx with it, 0.93-1.01 without).
 //!
 //! Bounded: at most [`HotBlobs::budget`] bytes in all, no blob taking more than a quarter, the
 //! least recently served blob dropped first. A blob is loaded on a blocking thread, once (a
