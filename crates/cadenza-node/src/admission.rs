@@ -4,9 +4,9 @@
 //! Why: under load, verifying incoming transactions takes most of a validator's CPU. Run as one
 //! blocking task per API request, it spreads over as many threads as there are requests in
 //! flight (and gossip's reader adds one more), and the kernel's fair scheduler shares the cores
-//! per thread: every block then waits behind all of them. Here at most [`Pool`]'s few threads verify at once,
-//! and the rest of admission waits its turn in the queue, so consensus's threads (proposing,
-//! executing, voting, committing blocks) keep their share. Admission slowing under overload is
+//! per thread: every block then waits behind all of them. Here at most [`Pool`]'s few threads
+//! verify at once, and the rest of admission waits its turn in the queue, so consensus's
+//! threads (proposing, executing, voting, committing blocks) keep their share. Admission slowing under overload is
 //! back-pressure: a client's batch is answered later, a peer's gossip is read later.
 //!
 //! Measured (`cadenza-bench node`, four validators on 2 cores, everything posted at once): the
@@ -26,7 +26,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// gossip reader per validator).
 #[derive(Debug)]
 pub struct Pool {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 /// A job that panicked (its thread goes on), or a pool with no threads left.
@@ -54,9 +54,7 @@ impl Pool {
                     }
                 })?;
         }
-        Ok(Pool {
-            jobs: Mutex::new(tx),
-        })
+        Ok(Pool { jobs: tx })
     }
 
     /// Runs `f` on one of the pool's threads and waits (asynchronously) for its result.
@@ -71,14 +69,7 @@ impl Pool {
                 let _ = tx.send(result);
             }
         });
-        let sent = self
-            .jobs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send(job);
-        if sent.is_err() {
-            return Err(Panicked);
-        }
+        self.jobs.send(job).map_err(|_| Panicked)?;
         rx.await.map_err(|_| Panicked)
     }
 }

@@ -865,11 +865,12 @@ async fn submit_batch<E: Runtime>(State(api): State<Arc<Api<E>>>, body: Bytes) -
         Some(pool) => pool
             .run(move || shared.admit(judged))
             .await
-            .map_err(|e| ApiError::internal(format!("admission failed: {e}")))?,
+            .map_err(|e| e.to_string()),
         None => tokio::task::spawn_blocking(move || shared.admit(judged))
             .await
-            .map_err(|e| ApiError::internal(format!("admission failed: {e}")))?,
-    };
+            .map_err(|e| e.to_string()),
+    }
+    .map_err(|e| ApiError::internal(format!("admission failed: {e}")))?;
     for (i, outcome) in slots.into_iter().zip(outcomes) {
         results[i] = match outcome {
             Ok(hash)

@@ -64,9 +64,16 @@ pub trait Encode {
     /// Appends the canonical encoding of `self` to `out`.
     fn encode_to(&self, out: &mut Vec<u8>);
 
+    /// Bytes to reserve before encoding `self` (a common length, not a bound: longer
+    /// encodings grow as usual), so that [`Encode::to_bytes`] makes one allocation rather than
+    /// a chain of reallocations. None by default.
+    fn size_hint(&self) -> usize {
+        0
+    }
+
     /// The canonical encoding of `self`.
     fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.size_hint());
         self.encode_to(&mut out);
         out
     }

@@ -427,8 +427,7 @@ impl Transaction {
     }
 }
 
-/// Room for a common transaction's encoding, so that encoding one (to hash it, to send it) makes
-/// one allocation rather than a chain of reallocations. Longer ones grow as usual.
+/// Room for a common transaction's encoding (to hash it, to send it): see [`Encode::size_hint`].
 const TYPICAL_TX_BYTES: usize = 256;
 
 impl Encode for Transaction {
@@ -440,10 +439,8 @@ impl Encode for Transaction {
         self.action.encode_to(out);
     }
 
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(TYPICAL_TX_BYTES);
-        self.encode_to(&mut out);
-        out
+    fn size_hint(&self) -> usize {
+        TYPICAL_TX_BYTES
     }
 }
 
@@ -481,10 +478,9 @@ impl Encode for SignedTransaction {
         self.signature.encode_to(out);
     }
 
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(TYPICAL_TX_BYTES + 64);
-        self.encode_to(&mut out);
-        out
+    fn size_hint(&self) -> usize {
+        // The transaction, then its 64-byte Ed25519 signature.
+        TYPICAL_TX_BYTES + 64
     }
 }
 
