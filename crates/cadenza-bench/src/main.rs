@@ -5,6 +5,7 @@
 //! explanations go to stderr. Each benchmark lives in its own module and exposes
 //! `main(args) -> ExitCode`; adding one is adding a module and a row of [`BENCHES`].
 
+mod getter;
 mod json;
 mod node;
 mod provider;

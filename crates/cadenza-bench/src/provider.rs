@@ -9,9 +9,10 @@
 //! - `stream`: `GET /v1/tracks/{id}/audio` on a 10 MiB file (every byte verified against its
 //!   BLAKE3/bao tree as it leaves the store, and the stream gate asked on every request): 64 KiB
 //!   ranges at random offsets, requests per second, and whole files, bytes per second, from four
-//!   client threads over keep-alive connections. Reference, in the same run: Debian's nginx serving
-//!   the same bytes from a file on 127.0.0.1 to the same client. The bench names the package to
-//!   install when nginx is missing.
+//!   client threads over keep-alive connections (a lean client, [`crate::getter`], so that the
+//!   servers, not the client, take most of the two cores). Reference, in the same run: Debian's
+//!   nginx serving the same bytes from a file on 127.0.0.1 to the same client. The bench names
+//!   the package to install when nginx is missing.
 
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode};
@@ -26,6 +27,7 @@ use cadenza_types::{
     ReceiptChain, SecretKey, TrackId, TrackMetadata, Voucher,
 };
 
+use crate::getter::Getter;
 use crate::json::{Line, Num};
 use crate::node::{Running, agent, chain_id, committed_total, hex_encode, start_node, temp_dir};
 use crate::reference::{self, SigSet, per_second};
@@ -329,9 +331,10 @@ fn vouchers(n: usize, rounds: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// `cadenza-bench stream [--seconds S]`.
+/// `cadenza-bench stream [--seconds S] [--part ranges|whole]` (10 s per server and part by
+/// default).
 pub fn stream_main(args: &[String]) -> ExitCode {
-    let mut seconds = 5u64;
+    let mut seconds = 10u64;
     let mut part = Part::Both;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -454,8 +457,10 @@ fn start_nginx(bytes: &[u8]) -> Result<Nginx, String> {
 }
 
 /// Rounds per measurement: the two servers take turns, so that a change in the machine's load
-/// during the run falls on both alike.
-const ROUNDS: u32 = 5;
+/// during the run falls on both alike. Each round opens new connections, and which server
+/// thread (or nginx worker) takes each of them is partly chance: many short rounds average it
+/// out.
+const ROUNDS: u32 = 10;
 
 /// [`hammer`] on each of `urls` in turn, [`ROUNDS`] times, `time` in all for each: the mean
 /// requests and bytes per second of each.
@@ -490,46 +495,29 @@ fn hammer(
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || -> Result<(u64, u64), String> {
-                    let agent = agent();
+                    let mut getter = Getter::connect(url)?;
                     let mut rng = SplitMix64::new(100 + t as u64);
                     let (mut requests, mut bytes) = (0u64, 0u64);
                     // One buffer for every response, as a player reuses its buffers: a fresh
                     // 10 MiB vector per response made the clients' page faults (and the
                     // allocator's state, shared with the node in this process) part of what
                     // was measured.
-                    let mut body = Vec::with_capacity(range.unwrap_or(len) as usize + 1);
+                    let mut body = vec![0u8; range.unwrap_or(len) as usize];
                     let start = Instant::now();
                     while start.elapsed() < time {
-                        let mut request = agent.get(url);
-                        let expected = match range {
+                        let (asked, expected, want) = match range {
                             Some(size) => {
                                 let at = rng.below(len - size);
-                                request = request
-                                    .header("range", &format!("bytes={at}-{}", at + size - 1));
-                                size
+                                (Some((at, at + size - 1)), size, 206)
                             }
-                            None => len,
+                            None => (None, len, 200),
                         };
-                        let mut response = request.call().map_err(|e| e.to_string())?;
-                        let want = if range.is_some() { 206 } else { 200 };
-                        if response.status().as_u16() != want {
-                            return Err(format!("{url}: status {}", response.status()));
+                        let (status, got) = getter.get(asked, &mut body)?;
+                        if status != want {
+                            return Err(format!("{url}: status {status}"));
                         }
-                        body.clear();
-                        std::io::Read::read_to_end(
-                            &mut response
-                                .body_mut()
-                                .with_config()
-                                .limit(64 * 1024 * 1024)
-                                .reader(),
-                            &mut body,
-                        )
-                        .map_err(|e| e.to_string())?;
-                        if body.len() as u64 != expected {
-                            return Err(format!(
-                                "{url}: {} bytes, expected {expected}",
-                                body.len()
-                            ));
+                        if got as u64 != expected {
+                            return Err(format!("{url}: {got} bytes, expected {expected}"));
                         }
                         requests += 1;
                         bytes += expected;

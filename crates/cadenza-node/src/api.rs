@@ -440,7 +440,8 @@ impl<S> HttpServe for S where
 /// workers do: a request is read, answered and written on one thread, with no hand-off between
 /// threads (and none of the consensus runtime's work in its way). Dealing connections to the
 /// threads in turn from one acceptor was measured and is slower: on 2 cores shared with the
-/// clients, 64 KiB ranges fell from 0.94-1.03 of nginx to 0.88-0.91.
+/// clients, 64 KiB ranges fell from 0.94-1.03 of nginx to 0.88-0.91. A thread serving more
+/// connections than another leaves new ones to it first ([`crate::balance`]).
 pub async fn serve_threads<S: HttpServe>(
     listener: std::net::TcpListener,
     service: S,
@@ -450,8 +451,10 @@ pub async fn serve_threads<S: HttpServe>(
     listener.set_nonblocking(true)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut handles = Vec::new();
+    let loads = crate::balance::Loads::new(threads);
     for i in 0..threads.max(1) {
         let listener = listener.try_clone()?;
+        let loads = loads.clone();
         let service = service.clone();
         let mut graceful = stopped.clone();
         let mut hard = stopped.clone();
@@ -462,7 +465,7 @@ pub async fn serve_threads<S: HttpServe>(
                     .enable_all()
                     .build()?;
                 runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let listener = crate::balance::Balanced::new(listener, loads, i)?;
                     let graceful = async move {
                         let _ = graceful.wait_for(|s| *s).await;
                     };
@@ -471,7 +474,7 @@ pub async fn serve_threads<S: HttpServe>(
                         tokio::time::sleep(HTTP_DRAIN).await;
                     };
                     tokio::select! {
-                        served = serve(listener, service, graceful) => served,
+                        served = serve_on(listener, service, graceful) => served,
                         () = hard => Ok(()),
                     }
                 })
@@ -502,7 +505,6 @@ pub async fn serve<S: HttpServe>(
     service: S,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::ServiceExt as _;
     use axum::serve::ListenerExt as _;
     // No Nagle: a response's last partial segment goes out at once rather than after the
     // client's ACK of the segments before it (a round trip per response on keep-alive).
@@ -511,6 +513,20 @@ pub async fn serve<S: HttpServe>(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
+    serve_on(listener, service, shutdown).await
+}
+
+async fn serve_on<L, S>(
+    listener: L,
+    service: S,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+    S: HttpServe,
+{
+    use axum::ServiceExt as _;
     axum::serve(listener, service.into_make_service())
         .with_graceful_shutdown(shutdown)
         .await

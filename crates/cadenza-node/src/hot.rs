@@ -26,8 +26,8 @@ use cadenza_blobs::BlobStore;
 use cadenza_types::Hash;
 use tracing::{debug, warn};
 
-/// The default memory for hot blobs, sealed copies included: 128 MiB of audio, about a dozen
-/// four-minute tracks at 320 kbit/s, or four CD-quality FLACs.
+/// The default memory for hot blobs: about two dozen four-minute tracks at 320 kbit/s, or eight
+/// CD-quality FLACs.
 pub const HOT_BLOB_BYTES: usize = 256 << 20;
 
 /// Verified whole blobs in memory (see the module documentation).

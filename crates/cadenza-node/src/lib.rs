@@ -23,6 +23,7 @@ pub mod admission;
 pub mod announce;
 pub mod api;
 pub mod app;
+pub mod balance;
 pub mod block;
 pub mod catalogue;
 pub mod genesis_file;
