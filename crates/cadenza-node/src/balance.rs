@@ -3,8 +3,9 @@
 //! Each HTTP thread ([`crate::api::serve_threads`]) accepts on the same listening socket. Every
 //! thread is woken for each new connection and the first to call `accept` takes it, so which
 //! thread served a connection was chance: with the few long keep-alive connections of players
-//! or a benchmark, one thread often served three of four connections while the other idled,
-//! and the same run gave 0.70 to 1.08 of nginx's rate for 64 KiB ranges. Here each thread counts
+//! or a benchmark, one thread often served three of four connections while the other idled
+//! (`cadenza-bench stream`: runs of one build gave 0.70-1.08 of nginx's rate for 64 KiB ranges
+//! and 0.72-0.83 for whole files; with this, 0.95-1.18 and 0.92-1.04). Here each thread counts
 //! its open connections, and a thread that has more than another one does not wait in `accept`:
 //! it looks for a connection left waiting every [`DEFER`]. The less busy thread takes a new
 //! connection first, and a connection never waits long if that thread is busy.
