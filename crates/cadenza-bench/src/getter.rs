@@ -70,8 +70,9 @@ impl Getter {
         let mut head = 0;
         loop {
             self.line.clear();
-            let n = self
-                .reader
+            // At most what is left of the head's bound, plus one byte to see it exceeded.
+            let n = (&mut self.reader)
+                .take((MAX_HEAD + 1 - head) as u64)
                 .read_line(&mut self.line)
                 .map_err(|e| e.to_string())?;
             head += n;
