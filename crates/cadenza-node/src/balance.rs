@@ -7,8 +7,9 @@
 //! (`cadenza-bench stream`: runs of one build gave 0.70-1.08 of nginx's rate for 64 KiB ranges
 //! and 0.72-0.83 for whole files; with this, 0.95-1.18 and 0.92-1.04). Here each thread counts
 //! its open connections, and a thread that has more than another one does not wait in `accept`:
-//! it looks for a connection left waiting every [`DEFER`]. The less busy thread takes a new
-//! connection first, and a connection never waits long if that thread is busy.
+//! woken by a new connection like the others, it looks [`DEFER`] later whether the connection
+//! is still waiting. The less busy thread takes a new connection first, and a connection never
+//! waits long if that thread is busy.
 
 use std::io;
 use std::net::SocketAddr;
@@ -73,15 +74,23 @@ impl Balanced {
             if !self.loads.busier(self.me) {
                 return self.listener.accept().await;
             }
-            // Busier: not waiting in `accept`, so a less busy thread is the one woken first;
-            // what it leaves waiting is taken here, a moment later.
+            // Busier: a less busy thread takes what arrives first. What it leaves waiting for
+            // DEFER is taken here; with nothing waiting, this waits (woken by the listener, with
+            // no timer) for the next arrival and then looks again.
             tokio::time::sleep(DEFER).await;
             let listener = &self.listener;
+            let mut armed = false;
             let waiting = std::future::poll_fn(|cx| {
-                Poll::Ready(match listener.poll_accept(cx) {
-                    Poll::Ready(accepted) => Some(accepted),
-                    Poll::Pending => None,
-                })
+                if armed {
+                    return Poll::Ready(None);
+                }
+                match listener.poll_accept(cx) {
+                    Poll::Ready(accepted) => Poll::Ready(Some(accepted)),
+                    Poll::Pending => {
+                        armed = true;
+                        Poll::Pending
+                    }
+                }
             })
             .await;
             if let Some(accepted) = waiting {
@@ -196,7 +205,8 @@ mod tests {
     use axum::serve::Listener as _;
 
     /// Two threads' listeners on one socket: with one connection open on thread 0, the next
-    /// goes to thread 1, and closing a connection gives its thread's count back.
+    /// goes to thread 1; a busier thread still takes a connection no other thread takes; and
+    /// closing a connection gives its thread's count back.
     #[test]
     fn a_new_connection_goes_to_the_less_busy_thread() {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -226,8 +236,24 @@ mod tests {
             assert_eq!(taken.0, 1, "the busier thread took the connection");
             assert_eq!((loads.of(0), loads.of(1)), (1, 1));
 
+            // Thread 1 busier now; with thread 1 not accepting at all, thread 0 still takes
+            // the next connection.
             drop(held);
+            assert_eq!((loads.of(0), loads.of(1)), (0, 1));
+            let _third = std::net::TcpStream::connect(addr).expect("connect");
+            let (third, _) = tokio::time::timeout(Duration::from_secs(5), zero.accept())
+                .await
+                .expect("thread 0 took the connection");
+            assert_eq!((loads.of(0), loads.of(1)), (1, 1));
+            // Thread 0 busier, thread 1 not accepting: thread 0 takes the next one a moment
+            // later rather than leaving it waiting.
             drop(taken);
+            let _fourth = std::net::TcpStream::connect(addr).expect("connect");
+            let (fourth, _) = tokio::time::timeout(Duration::from_secs(5), zero.accept())
+                .await
+                .expect("the busier thread took a connection nobody else took");
+            assert_eq!((loads.of(0), loads.of(1)), (2, 0));
+            drop((third, fourth));
             assert_eq!((loads.of(0), loads.of(1)), (0, 0));
         });
     }
