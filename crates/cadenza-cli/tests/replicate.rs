@@ -52,7 +52,7 @@ fn free_ports(rng: &mut SplitMix) -> (u16, u16, u16) {
     let tcp = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
     let udp = |p: u16| std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok();
     for _ in 0..1000 {
-        let base = 20_000 + rng.below(40_000) as u16;
+        let base = rng.port_base();
         if (base..base + 4).all(tcp) && (base + 4..base + 6).all(udp) {
             return (base, base + 2, base + 4);
         }

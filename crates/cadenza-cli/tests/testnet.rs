@@ -20,7 +20,7 @@ fn free_ports(n: usize, rng: &mut SplitMix) -> (u16, u16) {
         (0..2 * n as u16).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
     };
     for _ in 0..1000 {
-        let base = 20_000 + rng.below(40_000) as u16;
+        let base = rng.port_base();
         if free(base) {
             return (base, base + n as u16);
         }

@@ -303,6 +303,14 @@ impl SplitMix {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
+
+    /// A first port for a test's listeners, in 20,000-31,999: below Linux's ephemeral range
+    /// (32,768-60,999), so that no outgoing connection (the validators dial each other) is given
+    /// the port between the test's check that it is free and the node's bind. CI once saw a
+    /// validator fail to bind its p2p port chosen inside that range.
+    pub fn port_base(&mut self) -> u16 {
+        20_000 + self.below(12_000) as u16
+    }
 }
 
 /// The seed of a test: `CADENZA_TEST_SEED` if set, else from the clock; printed either way.
