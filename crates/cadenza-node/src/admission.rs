@@ -6,8 +6,9 @@
 //! flight (and gossip's reader adds one more), and the kernel's fair scheduler shares the cores
 //! per thread: every block then waits behind all of them. Here at most [`Pool`]'s few threads
 //! verify at once, and the rest of admission waits its turn in the queue, so consensus's
-//! threads (proposing, executing, voting, committing blocks) keep their share. Admission slowing under overload is
-//! back-pressure: a client's batch is answered later, a peer's gossip is read later.
+//! threads (proposing, executing, voting, committing blocks) keep their share. Admission
+//! slowing under overload is back-pressure: a client's batch is answered later, a peer's gossip
+//! is read later.
 //!
 //! Measured (`cadenza-bench node`, four validators on 2 cores, everything posted at once): the
 //! p99 of finality fell from 500-750 ms to 350-600 ms. Running these threads at a lower priority

@@ -499,33 +499,13 @@ pub async fn serve_threads<S: HttpServe>(
     joined.unwrap_or_else(|e| Err(std::io::Error::other(e)))
 }
 
-/// Serves `service` ([`service`], or any router) on `listener` until `shutdown` resolves.
-pub async fn serve<S: HttpServe>(
-    listener: tokio::net::TcpListener,
+/// Serves `service` on `listener` (each connection `TCP_NODELAY`, [`crate::balance`]) until
+/// `shutdown` resolves.
+async fn serve_on<S: HttpServe>(
+    listener: crate::balance::Balanced,
     service: S,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt as _;
-    // No Nagle: a response's last partial segment goes out at once rather than after the
-    // client's ACK of the segments before it (a round trip per response on keep-alive).
-    let listener = listener.tap_io(|stream| {
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    serve_on(listener, service, shutdown).await
-}
-
-async fn serve_on<L, S>(
-    listener: L,
-    service: S,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()>
-where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
-    S: HttpServe,
-{
     use axum::ServiceExt as _;
     axum::serve(listener, service.into_make_service())
         .with_graceful_shutdown(shutdown)
